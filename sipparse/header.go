@@ -1,0 +1,236 @@
+package sipparse
+
+// HeaderID identifies a header field known to the parser. Compact forms map to
+// the same ID as their long form (RFC 3261 §7.3.3 and the IANA SIP header
+// field registry).
+type HeaderID uint8
+
+// Known header fields.
+const (
+	HdrOther HeaderID = iota // not known to the parser
+	HdrVia
+	HdrFrom
+	HdrTo
+	HdrCallID
+	HdrCSeq
+	HdrMaxForwards
+	HdrContentLength
+	HdrContentType
+	HdrContact
+	HdrRoute
+	HdrRecordRoute
+	HdrExpires
+	HdrAcceptContact      // a
+	HdrReferredBy         // b
+	HdrRequestDisposition // d
+	HdrContentEncoding    // e
+	HdrRejectContact      // j
+	HdrSupported          // k
+	HdrIdentityInfo       // n
+	HdrEvent              // o
+	HdrReferTo            // r
+	HdrSubject            // s
+	HdrAllowEvents        // u
+	HdrSessionExpires     // x
+	HdrIdentity           // y
+	HdrRequire
+	HdrProxyRequire
+	HdrAllow
+	HdrPath
+	numHeaderIDs
+)
+
+var headerNames = [numHeaderIDs]string{
+	HdrOther:              "",
+	HdrVia:                "Via",
+	HdrFrom:               "From",
+	HdrTo:                 "To",
+	HdrCallID:             "Call-ID",
+	HdrCSeq:               "CSeq",
+	HdrMaxForwards:        "Max-Forwards",
+	HdrContentLength:      "Content-Length",
+	HdrContentType:        "Content-Type",
+	HdrContact:            "Contact",
+	HdrRoute:              "Route",
+	HdrRecordRoute:        "Record-Route",
+	HdrExpires:            "Expires",
+	HdrAcceptContact:      "Accept-Contact",
+	HdrReferredBy:         "Referred-By",
+	HdrRequestDisposition: "Request-Disposition",
+	HdrContentEncoding:    "Content-Encoding",
+	HdrRejectContact:      "Reject-Contact",
+	HdrSupported:          "Supported",
+	HdrIdentityInfo:       "Identity-Info",
+	HdrEvent:              "Event",
+	HdrReferTo:            "Refer-To",
+	HdrSubject:            "Subject",
+	HdrAllowEvents:        "Allow-Events",
+	HdrSessionExpires:     "Session-Expires",
+	HdrIdentity:           "Identity",
+	HdrRequire:            "Require",
+	HdrProxyRequire:       "Proxy-Require",
+	HdrAllow:              "Allow",
+	HdrPath:               "Path",
+}
+
+// String returns the canonical long name of the header field, or "" for
+// HdrOther.
+func (h HeaderID) String() string {
+	if h < numHeaderIDs {
+		return headerNames[h]
+	}
+	return ""
+}
+
+// compact maps the lower-case compact form letter to its header field.
+var compact = [256]HeaderID{
+	'a': HdrAcceptContact, 'b': HdrReferredBy, 'c': HdrContentType,
+	'd': HdrRequestDisposition, 'e': HdrContentEncoding, 'f': HdrFrom,
+	'i': HdrCallID, 'j': HdrRejectContact, 'k': HdrSupported,
+	'l': HdrContentLength, 'm': HdrContact, 'n': HdrIdentityInfo,
+	'o': HdrEvent, 'r': HdrReferTo, 's': HdrSubject, 't': HdrTo,
+	'u': HdrAllowEvents, 'v': HdrVia, 'x': HdrSessionExpires,
+	'y': HdrIdentity,
+	'A': HdrAcceptContact, 'B': HdrReferredBy, 'C': HdrContentType,
+	'D': HdrRequestDisposition, 'E': HdrContentEncoding, 'F': HdrFrom,
+	'I': HdrCallID, 'J': HdrRejectContact, 'K': HdrSupported,
+	'L': HdrContentLength, 'M': HdrContact, 'N': HdrIdentityInfo,
+	'O': HdrEvent, 'R': HdrReferTo, 'S': HdrSubject, 'T': HdrTo,
+	'U': HdrAllowEvents, 'V': HdrVia, 'X': HdrSessionExpires,
+	'Y': HdrIdentity,
+}
+
+// byLen lists the known long names (lower case) by length, for lookup.
+var byLen = func() (t [24][]HeaderID) {
+	for id := HdrVia; id < numHeaderIDs; id++ {
+		n := len(headerNames[id])
+		t[n] = append(t[n], id)
+	}
+	return t
+}()
+
+var lowerNames = func() (t [numHeaderIDs]string) {
+	for id := range t {
+		b := []byte(headerNames[id])
+		for i := range b {
+			b[i] = lower(b[i])
+		}
+		t[id] = string(b)
+	}
+	return t
+}()
+
+// LookupHeader returns the ID of the header field named name, long or compact
+// form, ignoring case; HdrOther when the parser does not know it.
+func LookupHeader(name []byte) HeaderID {
+	if len(name) == 1 {
+		return compact[name[0]]
+	}
+	if len(name) >= len(byLen) {
+		return HdrOther
+	}
+	for _, id := range byLen[len(name)] {
+		if equalFold(name, lowerNames[id]) {
+			return id
+		}
+	}
+	return HdrOther
+}
+
+// Header is one header field line (with its folded continuation lines).
+type Header struct {
+	ID    HeaderID
+	Name  Span // the name as written
+	Value Span // the value without surrounding white space; may hold line folds
+}
+
+// Method identifies a request method. Methods the parser does not know are
+// MethodUnknown; their name is in [Message.MethodName].
+type Method uint8
+
+// Request methods of RFC 3261 and its extensions.
+const (
+	MethodUnknown Method = iota
+	MethodInvite
+	MethodAck
+	MethodBye
+	MethodCancel
+	MethodOptions
+	MethodRegister
+	MethodPrack
+	MethodSubscribe
+	MethodNotify
+	MethodPublish
+	MethodInfo
+	MethodRefer
+	MethodMessage
+	MethodUpdate
+	numMethods
+)
+
+var methodNames = [numMethods]string{
+	"", "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK",
+	"SUBSCRIBE", "NOTIFY", "PUBLISH", "INFO", "REFER", "MESSAGE", "UPDATE",
+}
+
+// String returns the method name, or "" for MethodUnknown.
+func (m Method) String() string {
+	if m < numMethods {
+		return methodNames[m]
+	}
+	return ""
+}
+
+// LookupMethod returns the Method named b (method names are case-sensitive,
+// RFC 3261 §7.1), or MethodUnknown.
+func LookupMethod(b []byte) Method {
+	switch len(b) {
+	case 3:
+		if string(b) == "ACK" {
+			return MethodAck
+		}
+		if string(b) == "BYE" {
+			return MethodBye
+		}
+	case 4:
+		if string(b) == "INFO" {
+			return MethodInfo
+		}
+	case 5:
+		if string(b) == "PRACK" {
+			return MethodPrack
+		}
+		if string(b) == "REFER" {
+			return MethodRefer
+		}
+	case 6:
+		switch string(b) {
+		case "INVITE":
+			return MethodInvite
+		case "CANCEL":
+			return MethodCancel
+		case "NOTIFY":
+			return MethodNotify
+		case "UPDATE":
+			return MethodUpdate
+		}
+	case 7:
+		switch string(b) {
+		case "OPTIONS":
+			return MethodOptions
+		case "PUBLISH":
+			return MethodPublish
+		case "MESSAGE":
+			return MethodMessage
+		}
+	case 8:
+		if string(b) == "REGISTER" {
+			return MethodRegister
+		}
+	case 9:
+		if string(b) == "SUBSCRIBE" {
+			return MethodSubscribe
+		}
+	}
+	return MethodUnknown
+}
