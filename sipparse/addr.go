@@ -5,16 +5,17 @@ package sipparse
 type Addr struct {
 	Raw     Span // the whole value
 	Display Span // display name; a quoted one is given without its quotes
-	URI     URI
+	URI     URI  // see [Message] for when it is parsed
 	Params  Span // header parameters without the leading ';'
 	Tag     Span // value of the tag parameter (From, To)
 	Star    bool // the Contact value "*"
 }
 
-// parseAddr parses one address at b[i:end]. With list set (Contact, Route,
-// Record-Route) the value ends at a ',' outside quotes and brackets. It
-// returns the index where it stopped: end, or the ',' of a list.
-func parseAddr(b []byte, i, end int, a *Addr, list bool) (int, error) {
+// scanAddr finds the parts of one address at b[i:end], leaving its URI as the
+// span a.URI.Raw. With list set (Contact, Route, Record-Route) the value ends
+// at a ',' outside quotes and brackets. It returns the index where it stopped:
+// end, or the ',' of a list.
+func scanAddr(b []byte, i, end int, a *Addr, list bool) (int, error) {
 	*a = Addr{}
 	i = skipLWS(b, i, end)
 	start := i
@@ -22,6 +23,13 @@ func parseAddr(b []byte, i, end int, a *Addr, list bool) (int, error) {
 		return i, ErrBadAddress
 	}
 	switch c := b[i]; {
+	case c == '<':
+		j := findByte(b, i+1, end, '>')
+		if j < 0 {
+			return i, ErrBadAddress
+		}
+		a.URI.Raw = span(i+1, j)
+		i = j + 1
 	case c == '"':
 		j, err := scanQuoted(b, i, end)
 		if err != nil {
@@ -32,45 +40,38 @@ func parseAddr(b []byte, i, end int, a *Addr, list bool) (int, error) {
 		if i >= end || b[i] != '<' {
 			return i, ErrBadAddress
 		}
-		fallthrough
-	case c == '<':
-		if err := parseBracketed(b, i, end, a); err != nil {
-			return i, err
+		j = findByte(b, i+1, end, '>')
+		if j < 0 {
+			return i, ErrBadAddress
 		}
-		i = a.URI.Raw.End() + 1
+		a.URI.Raw = span(i+1, j)
+		i = j + 1
 	case c == '*' && list:
 		a.Star = true
 		i++
 	default:
 		// A token display name followed by '<', or a bare addr-spec.
-		j := i
-		for j < end && (is(b[j], cToken) || isLWS(b[j])) {
-			j++
-		}
+		j := i + spanClass(b[i:end], cToken|cLWS)
 		if j < end && b[j] == '<' {
 			a.Display = span(i, trimLWSRight(b, i, j))
-			i = j
-			if err := parseBracketed(b, i, end, a); err != nil {
-				return i, err
+			k := findByte(b, j+1, end, '>')
+			if k < 0 {
+				return j, ErrBadAddress
 			}
-			i = a.URI.Raw.End() + 1
+			a.URI.Raw = span(j+1, k)
+			i = k + 1
 			break
 		}
-		if j < end && b[j] != ':' {
+		if j >= end || b[j] != ':' {
 			return j, ErrBadAddress
 		}
 		// addr-spec: it holds no ';', ',', '?' nor white space, so it ends
 		// at the first of them (RFC 3261 §20.10).
-		j = i
-		for j < end && b[j] != ';' && b[j] != ',' && !isLWS(b[j]) {
-			if b[j] == '?' || b[j] == '<' || b[j] == '>' || b[j] == '"' {
-				return j, ErrBadAddress
-			}
-			j++
+		j = i + spanClass(b[i:end], cAddrSpec)
+		if j < end && !isLWS(b[j]) && b[j] != ';' && b[j] != ',' {
+			return j, ErrBadAddress
 		}
-		if off, err := parseURI(b, i, j, &a.URI, uriBracketed); err != nil {
-			return off, ErrBadAddress
-		}
+		a.URI.Raw = span(i, j)
 		i = j
 	}
 	// header parameters
@@ -96,14 +97,18 @@ func parseAddr(b []byte, i, end int, a *Addr, list bool) (int, error) {
 	return i, nil
 }
 
-// parseBracketed parses "<" URI ">" at b[i:end] into a.URI.
-func parseBracketed(b []byte, i, end int, a *Addr) error {
-	j := indexByte(b, i+1, end, '>')
-	if j < 0 {
-		return ErrBadAddress
+// parseAddrURI parses the URI of an address found by scanAddr.
+func parseAddrURI(b []byte, a *Addr) (int, error) {
+	if a.Star {
+		return 0, nil
 	}
-	if _, err := parseURI(b, i+1, j, &a.URI, uriBracketed); err != nil {
-		return ErrBadAddress
+	raw := a.URI.Raw
+	start, end := int(raw.Off), raw.End()
+	if end > start && (isLWS(b[start]) || isLWS(b[end-1])) {
+		return start, ErrBadAddress // "< sip:x >" (RFC 4475 badaspec)
 	}
-	return nil
+	if off, err := parseURI(b, start, end, &a.URI, uriBracketed); err != nil {
+		return off, ErrBadAddress
+	}
+	return 0, nil
 }

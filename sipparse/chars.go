@@ -10,10 +10,15 @@ const (
 	cHost                 // hostname and IPv4 characters: alphanum / "-" / "." (and "_" leniently)
 	cScheme               // scheme: ALPHA / DIGIT / "+" / "-" / "."
 	cOpaque               // any visible character allowed in an opaque URI
+	cValue                // gen-value of a header parameter: token / host
+	cTelNum               // a tel URI number: paramchar but ';'
+	cWord                 // Call-ID: any visible character (and UTF-8)
+	cLWS                  // SP, HT, CR, LF
+	cAddrSpec             // an addr-spec outside < >: none of ; , ? < > " nor LWS
 )
 
-var charClass = func() (t [256]uint8) {
-	set := func(chars string, c uint8) {
+var charClass = func() (t [256]uint16) {
+	set := func(chars string, c uint16) {
 		for i := 0; i < len(chars); i++ {
 			t[chars[i]] |= c
 		}
@@ -28,23 +33,33 @@ var charClass = func() (t [256]uint8) {
 	set(unreserved+"%"+"[]/?:+$", cHeader)
 	set(alnum+"-._", cHost)
 	set(alnum+"+-.", cScheme)
+	set(alnum+"-.!%*_+`'~:[]", cValue)
+	set(unreserved+"%"+"[]/:&+$", cTelNum)
+	set("=&", cHeader)
 	for c := 0x21; c < 0x7f; c++ {
 		if c != '<' && c != '>' && c != '"' {
 			t[c] |= cOpaque
 		}
 	}
+	for c := 0x21; c < 0x7f; c++ {
+		t[c] |= cWord | cAddrSpec
+	}
+	for _, c := range ";,?<>\"" {
+		t[c] &^= cAddrSpec
+	}
+	set(" \t\r\n", cLWS)
 	for c := 0x80; c < 0x100; c++ {
-		t[c] |= cOpaque
+		t[c] |= cOpaque | cWord | cAddrSpec
 	}
 	return t
 }()
 
-func is(c byte, class uint8) bool { return charClass[c]&class != 0 }
+func is(c byte, class uint16) bool { return charClass[c]&class != 0 }
 
 // isLWS reports whether c is white space inside a header value. The header
 // splitter has already checked that every CR or LF inside a value belongs to a
 // line fold (CRLF followed by SP or HT), so both count as white space here.
-func isLWS(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+func isLWS(c byte) bool { return charClass[c]&cLWS != 0 }
 
 // skipLWS returns the first index at or after i in b[:end] that is not LWS.
 func skipLWS(b []byte, i, end int) int {
@@ -115,4 +130,15 @@ func parseUint(b []byte, start, end int, max uint64) (uint64, bool) {
 		}
 	}
 	return v, true
+}
+
+// spanClass returns how many leading bytes of b are in class. Ranging over a
+// subslice lets the compiler drop bounds checks from this innermost loop.
+func spanClass(b []byte, class uint16) int {
+	for i, c := range b {
+		if charClass[c]&class == 0 {
+			return i
+		}
+	}
+	return len(b)
 }

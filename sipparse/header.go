@@ -1,5 +1,7 @@
 package sipparse
 
+import "encoding/binary"
+
 // HeaderID identifies a header field known to the parser. Compact forms map to
 // the same ID as their long form (RFC 3261 §7.3.3 and the IANA SIP header
 // field registry).
@@ -100,11 +102,19 @@ var compact = [256]HeaderID{
 	'Y': HdrIdentity,
 }
 
-// byLen lists the known long names (lower case) by length, for lookup.
-var byLen = func() (t [24][]HeaderID) {
+// byLenFirst maps (length, first letter) of a long name to the one or two
+// known header fields with that shape, so a lookup compares at most twice.
+var byLenFirst = func() (t [24][26][2]HeaderID) {
 	for id := HdrVia; id < numHeaderIDs; id++ {
-		n := len(headerNames[id])
-		t[n] = append(t[n], id)
+		n := headerNames[id]
+		c := lower(n[0]) - 'a'
+		if t[len(n)][c][0] == HdrOther {
+			t[len(n)][c][0] = id
+		} else if t[len(n)][c][1] == HdrOther {
+			t[len(n)][c][1] = id
+		} else {
+			panic("sipparse: three header names of one shape")
+		}
 	}
 	return t
 }()
@@ -120,19 +130,76 @@ var lowerNames = func() (t [numHeaderIDs]string) {
 	return t
 }()
 
+// nameWords holds each long name in lower case as little-endian words, the
+// form lookupHeader compares against.
+var nameWords = func() (t [numHeaderIDs][3]uint64) {
+	for id := range t {
+		n := lowerNames[id]
+		for i := 0; i < len(n); i++ {
+			t[id][i/8] |= uint64(n[i]) << (8 * (i % 8))
+		}
+	}
+	return t
+}()
+
+// nameMasks[n] keeps the first n bytes of two little-endian words.
+var nameMasks = func() (t [17][2]uint64) {
+	for n := range t {
+		for i := 0; i < n; i++ {
+			t[n][i/8] |= 0xff << (8 * (i % 8))
+		}
+	}
+	return t
+}()
+
+// lookupHeader is LookupHeader for the name buf[pos:ne], comparing eight
+// bytes at a time: OR-ing 0x20 lower-cases letters and changes no other
+// byte that a known name holds (the name is a token, so no CR becomes '-').
+func lookupHeader(buf []byte, pos, ne int) HeaderID {
+	n := ne - pos
+	if n == 1 {
+		return compact[buf[pos]]
+	}
+	if n > 16 || n == 0 || pos+16 > len(buf) {
+		return LookupHeader(buf[pos:ne])
+	}
+	c := buf[pos] | 0x20
+	if c < 'a' || c > 'z' {
+		return HdrOther
+	}
+	const lc = 0x2020202020202020
+	mk := &nameMasks[n]
+	x0 := (binary.LittleEndian.Uint64(buf[pos:]) | lc) & mk[0]
+	x1 := (binary.LittleEndian.Uint64(buf[pos+8:]) | lc) & mk[1]
+	cand := &byLenFirst[n][c-'a']
+	if id := cand[0]; id != HdrOther && x0 == nameWords[id][0] && x1 == nameWords[id][1] {
+		return id
+	}
+	if id := cand[1]; id != HdrOther && x0 == nameWords[id][0] && x1 == nameWords[id][1] {
+		return id
+	}
+	return HdrOther
+}
+
 // LookupHeader returns the ID of the header field named name, long or compact
 // form, ignoring case; HdrOther when the parser does not know it.
 func LookupHeader(name []byte) HeaderID {
 	if len(name) == 1 {
 		return compact[name[0]]
 	}
-	if len(name) >= len(byLen) {
+	if len(name) >= len(byLenFirst) || len(name) == 0 {
 		return HdrOther
 	}
-	for _, id := range byLen[len(name)] {
-		if equalFold(name, lowerNames[id]) {
-			return id
-		}
+	c := name[0] | 0x20
+	if c < 'a' || c > 'z' {
+		return HdrOther
+	}
+	cand := &byLenFirst[len(name)][c-'a']
+	if id := cand[0]; id != HdrOther && equalFold(name, lowerNames[id]) {
+		return id
+	}
+	if id := cand[1]; id != HdrOther && equalFold(name, lowerNames[id]) {
+		return id
 	}
 	return HdrOther
 }

@@ -11,7 +11,18 @@ type CSeq struct {
 
 // Message is a parsed SIP request or response: a view of offsets into the
 // buffer given to Parse. Reuse one Message for many messages; once its slices
-// have grown to the sizes seen, Parse allocates nothing.
+// have grown to the sizes seen, parsing allocates nothing.
+//
+// Parsing has two tiers, as in the fastest SIP servers. [Message.Parse] does
+// what a transport needs for every message: it checks the start line and the
+// header section, indexes every header field line, and parses the top Via,
+// From and To (display name, parameters, tag; their URIs are left as spans),
+// Call-ID, CSeq, Max-Forwards, Content-Length, Content-Type and Expires.
+// [Message.ParseURI], [Message.ParseVias] and [Message.ParseAddrs] parse the
+// rest on demand, once: the Request-URI, the other via-parms, the URIs of From
+// and To, and Contact, Route and Record-Route; [Message.ParseAll] does all
+// three. RFC 3261 §16.3 asks a proxy to validate only what it uses and to pass
+// other components unchanged, which is what the tiers allow.
 //
 // A Message belongs to one goroutine at a time.
 type Message struct {
@@ -21,33 +32,48 @@ type Message struct {
 	Request    bool   // a request (else a response)
 	Method     Method // request method, MethodUnknown when not a known one
 	MethodName Span   // request method as written
+	// RequestURI: Raw is set by Parse, the rest by ParseURI.
 	RequestURI URI
 	StatusCode int  // response status code
 	Reason     Span // response reason phrase, may be empty
 	StartLine  Span // the start line without its CRLF
 
-	Headers      []Header // every header field line, in order
-	Vias         []Via    // every via-parm of every Via line, top first
-	From, To     Addr
-	CallID       Span
-	CSeq         CSeq
-	MaxForwards  int // -1 when absent
-	ContentLen   int // Content-Length value, -1 when absent
-	ContentType  Span
+	Headers []Header // every header field line, in order
+	// Vias holds the via-parms of the message, top first: after Parse only
+	// the top one, after ParseVias all of them.
+	Vias []Via
+	// From and To: after Parse all but URI, of which only URI.Raw is set;
+	// ParseAddrs parses the URI.
+	From, To    Addr
+	CallID      Span
+	CSeq        CSeq
+	MaxForwards int  // -1 when absent
+	ContentLen  int  // Content-Length value, -1 when absent
+	ContentType Span // Content-Type value
+	Expires     int  // Expires value, -1 when absent; malformed means 3600 (RFC 3261 §20.19)
+	Body        Span // the body: Content-Length bytes, or the rest of a datagram without one
+	HeaderLen   int  // length of the start line and header section, empty line included
+
+	// Filled by ParseAddrs.
 	Contacts     []Addr
 	Routes       []Addr
 	RecordRoutes []Addr
-	Expires      int  // Expires value, -1 when absent; malformed means 3600 (RFC 3261 §20.19)
-	Body         Span // the body: Content-Length bytes, or the rest of a datagram without one
-	HeaderLen    int  // length of the start line and header section, empty line included
 
 	buf     []byte
 	own     []byte // buffer owned after Detach or CopyTo
 	srcHost []byte
 	srcPort int
-	seen    uint32 // bit per single-valued HeaderID already seen
+	seen    uint32 // bit per HeaderID seen (IDs below 32)
+	done    uint8  // tier-2 parts parsed
 	err     ParseError
+	err2    ParseError // first tier-2 error
 }
+
+const (
+	doneURI uint8 = 1 << iota
+	doneVias
+	doneAddrs
+)
 
 // Buf returns the buffer the message was parsed from.
 func (m *Message) Buf() []byte { return m.buf }
@@ -55,29 +81,35 @@ func (m *Message) Buf() []byte { return m.buf }
 // Bytes returns the bytes of s in the message's buffer.
 func (m *Message) Bytes(s Span) []byte { return s.Bytes(m.buf) }
 
-// Answerable reports whether a server can answer the message with a
-// response: it is a request (even one Parse refused) with at least one Via
-// header field line. ACK is never answered.
-func (m *Message) Answerable() bool {
-	if !m.Request || m.Method == MethodAck || m.StartLine.Empty() {
-		return false
+// Has reports whether the message has a header field line with the given ID
+// (below HdrPath).
+func (m *Message) Has(id HeaderID) bool { return id < 32 && m.seen&(1<<id) != 0 }
+
+// Header returns the value of the first header field line with the given ID
+// and whether there is one.
+func (m *Message) Header(id HeaderID) (Span, bool) {
+	if id < 32 && m.seen&(1<<id) == 0 {
+		return Span{}, false
 	}
 	for i := range m.Headers {
-		if m.Headers[i].ID == HdrVia {
-			return true
+		if m.Headers[i].ID == id {
+			return m.Headers[i].Value, true
 		}
 	}
-	return false
+	return Span{}, false
 }
 
-func (m *Message) reset(buf []byte) {
-	lim := m.Limits.withDefaults()
+// Answerable reports whether a server can answer the message with a
+// response: it is a request (even one Parse refused) with at least one Via
+// header field line, and not an ACK.
+func (m *Message) Answerable() bool {
+	return m.Request && m.Method != MethodAck && !m.StartLine.Empty() && m.seen&(1<<HdrVia) != 0
+}
+
+func (m *Message) reset(buf []byte, lim *Limits) {
 	if m.Headers == nil {
 		m.Headers = make([]Header, 0, min(lim.MaxHeaders, 64))
 		m.Vias = make([]Via, 0, min(lim.MaxValues, 8))
-		m.Contacts = make([]Addr, 0, min(lim.MaxValues, 4))
-		m.Routes = make([]Addr, 0, min(lim.MaxValues, 8))
-		m.RecordRoutes = make([]Addr, 0, min(lim.MaxValues, 8))
 	}
 	*m = Message{
 		Limits:       m.Limits,
@@ -94,11 +126,14 @@ func (m *Message) reset(buf []byte) {
 	}
 }
 
-// fail records the first error found.
+// fail records the first error found by Parse.
 func (m *Message) fail(err error, off int, h HeaderID) {
-	if m.err.Err != nil {
-		return
+	if m.err.Err == nil {
+		m.err = m.newError(err, off, h)
 	}
+}
+
+func (m *Message) newError(err error, off int, h HeaderID) ParseError {
 	status := 400
 	switch err {
 	case ErrBadVersion:
@@ -110,72 +145,67 @@ func (m *Message) fail(err error, off int, h HeaderID) {
 			status = 501
 		}
 	}
-	m.err = ParseError{Err: err, Off: off, Header: h, Status: status}
+	return ParseError{Err: err, Off: off, Header: h, Status: status}
 }
 
 // Parse parses buf, which holds one whole message: what a [Framer] framed on
 // a stream, or a datagram. On success the Message is a view of buf, valid
-// while buf is unchanged. On failure it returns a *[ParseError]; the fields
-// parsed so far, the header lines above all, stay usable to answer the request
-// (see [Message.Answerable] and [AppendResponse]).
+// while buf is unchanged. On failure it returns a *[ParseError]; the header
+// lines found stay usable to answer the request (see [Message.Answerable] and
+// [AppendResponse]).
 //
-// Parse checks the syntax of the start line and of the header fields it knows
-// (every other header field is kept as an opaque value), that Via, From, To,
-// Call-ID and CSeq are present, that the single-valued ones are not repeated,
-// and that the CSeq method equals the request method. A body longer than
-// Content-Length is cut to it (datagram noise, RFC 3261 §18.3).
+// Parse checks the start line (the Request-URI only for white space and
+// brackets; [Message.ParseURI] parses it), that every header line is well
+// formed, the values of the header fields it parses (see [Message]), that
+// Via, From, To, Call-ID and CSeq are present, that the single-valued ones are
+// not repeated, and that the CSeq method equals the request method. A body
+// longer than Content-Length is cut to it (datagram noise, RFC 3261 §18.3).
+// Parse does not allocate once the Message has been used.
 func (m *Message) Parse(buf []byte) error {
-	m.reset(buf)
 	lim := m.Limits.withDefaults()
+	m.reset(buf, &lim)
 	if len(buf) > lim.MaxMessageBytes {
 		m.fail(ErrMessageTooLarge, lim.MaxMessageBytes, HdrOther)
 		return &m.err
 	}
-	nl := bytes.IndexByte(buf, '\n')
-	if nl < 1 || buf[nl-1] != '\r' {
-		m.fail(ErrBadStartLine, max(nl, 0), HdrOther)
+	sl := bytes.IndexByte(buf, '\n')
+	if sl < 1 || buf[sl-1] != '\r' {
+		m.fail(ErrBadStartLine, max(sl, 0), HdrOther)
 		return &m.err
 	}
-	m.StartLine = span(0, nl-1)
-	m.parseStartLine(buf, nl-1)
+	m.StartLine = span(0, sl-1)
+	m.parseStartLine(buf, sl-1)
 
-	pos := nl + 1
+	pos := sl + 1
+	lines := 1 // LFs seen, each of which must follow a CR
+	hmax := min(lim.MaxHeaderBytes, len(buf))
 	for {
-		if pos > lim.MaxHeaderBytes {
-			m.fail(ErrHeaderTooLarge, pos, HdrOther)
+		if pos+2 > hmax {
+			if hmax == lim.MaxHeaderBytes {
+				m.fail(ErrHeaderTooLarge, pos, HdrOther)
+			} else {
+				m.fail(ErrBadHeader, len(buf), HdrOther) // no empty line
+			}
 			return &m.err
 		}
-		k := bytes.IndexByte(buf[pos:], '\n')
-		if k < 0 {
-			m.fail(ErrBadHeader, len(buf), HdrOther) // no empty line
-			return &m.err
-		}
-		nl = pos + k
-		if k == 0 || buf[nl-1] != '\r' {
-			m.fail(ErrBadHeader, nl, HdrOther) // bare LF
-			pos = nl + 1
-			continue
-		}
-		le := nl - 1
-		if le == pos {
-			pos = nl + 1
+		if buf[pos] == '\r' && buf[pos+1] == '\n' {
+			pos += 2
+			lines++
 			break
 		}
-		if bytes.IndexByte(buf[pos:le], '\r') >= 0 {
-			m.fail(ErrBadHeader, pos, HdrOther) // bare CR
+		next, n, ok := m.headerLine(buf, pos, hmax, &lim)
+		if !ok {
+			return &m.err
 		}
-		m.headerLine(buf, pos, le, lim)
-		pos = nl + 1
+		pos, lines = next, lines+n
+	}
+	// Every line ended with CRLF; a CR anywhere else is refused, since
+	// another element could take it for a line end and see header fields we
+	// did not, Content-Length above all. Counting is one vector pass.
+	if bytes.Count(buf[:pos], crByte) != lines {
+		m.fail(ErrBadHeader, bareCR(buf[:pos]), HdrOther)
 	}
 	m.HeaderLen = pos
-	if pos > lim.MaxHeaderBytes {
-		m.fail(ErrHeaderTooLarge, pos, HdrOther)
-		return &m.err
-	}
-
-	for i := range m.Headers {
-		m.headerValue(buf, i, lim)
-	}
 
 	if m.ContentLen >= 0 {
 		if pos+m.ContentLen > len(buf) {
@@ -188,12 +218,12 @@ func (m *Message) Parse(buf []byte) error {
 		m.Body = span(pos, len(buf))
 	}
 
-	const mandatory = 1<<HdrFrom | 1<<HdrTo | 1<<HdrCallID | 1<<HdrCSeq
-	if m.seen&mandatory != mandatory || !m.hasVia() {
-		m.fail(ErrMissingHeader, pos, missing(m.seen, m.hasVia()))
+	const mandatory = 1<<HdrVia | 1<<HdrFrom | 1<<HdrTo | 1<<HdrCallID | 1<<HdrCSeq
+	if m.seen&mandatory != mandatory {
+		m.fail(ErrMissingHeader, pos, missing(m.seen))
 	}
-	if m.Request && m.seen&(1<<HdrCSeq) != 0 && !m.CSeq.MethodName.Empty() && !m.MethodName.Empty() &&
-		!bytes.Equal(m.CSeq.MethodName.Bytes(buf), m.MethodName.Bytes(buf)) {
+	if m.Request && !m.CSeq.MethodName.Empty() && !m.MethodName.Empty() &&
+		string(m.CSeq.MethodName.Bytes(buf)) != string(m.MethodName.Bytes(buf)) {
 		m.fail(ErrCSeqMismatch, int(m.CSeq.MethodName.Off), HdrCSeq)
 	}
 	if m.err.Err != nil {
@@ -202,20 +232,8 @@ func (m *Message) Parse(buf []byte) error {
 	return nil
 }
 
-func (m *Message) hasVia() bool {
-	for i := range m.Headers {
-		if m.Headers[i].ID == HdrVia {
-			return true
-		}
-	}
-	return false
-}
-
-func missing(seen uint32, via bool) HeaderID {
-	if !via {
-		return HdrVia
-	}
-	for _, h := range [...]HeaderID{HdrFrom, HdrTo, HdrCallID, HdrCSeq} {
+func missing(seen uint32) HeaderID {
+	for _, h := range [...]HeaderID{HdrVia, HdrFrom, HdrTo, HdrCallID, HdrCSeq} {
 		if seen&(1<<h) == 0 {
 			return h
 		}
@@ -223,58 +241,231 @@ func missing(seen uint32, via bool) HeaderID {
 	return HdrOther
 }
 
-// parseStartLine parses buf[:end] as a request or status line.
-func (m *Message) parseStartLine(buf []byte, end int) {
-	line := buf[:end]
-	if len(line) >= 4 && string(line[:4]) == "SIP/" {
-		m.parseStatusLine(buf, end)
-		return
-	}
-	m.Request = true
-	sp := bytes.IndexByte(line, ' ')
-	if sp <= 0 {
-		m.fail(ErrBadStartLine, 0, HdrOther)
-		return
-	}
-	for i := 0; i < sp; i++ {
-		if !is(buf[i], cToken) {
-			m.fail(ErrBadMethod, i, HdrOther)
-			return
+var crByte = []byte{'\r'}
+
+// bareCR returns the offset of the first CR not followed by LF in b.
+func bareCR(b []byte) int {
+	for i := 0; i < len(b); i++ {
+		if b[i] == '\r' && (i+1 == len(b) || b[i+1] != '\n') {
+			return i
 		}
 	}
-	m.MethodName = span(0, sp)
-	m.Method = LookupMethod(buf[:sp])
-	last := bytes.LastIndexByte(line, ' ')
-	version := line[last+1:]
-	if !equalFold(version, "sip/2.0") {
-		if len(version) > 4 && equalFold(version[:4], "sip/") {
-			m.fail(ErrBadVersion, last+1, HdrOther)
-		} else {
-			m.fail(ErrBadStartLine, last+1, HdrOther)
+	return 0
+}
+
+// headerLine parses the header field line at buf[pos:], with its folded
+// continuation lines, and returns where the next line starts and how many
+// lines it took. It reports false when the header section cannot be split
+// further.
+func (m *Message) headerLine(buf []byte, pos, hmax int, lim *Limits) (next, lines int, ok bool) {
+	i := pos
+	for {
+		k := bytes.IndexByte(buf[i:hmax], '\n')
+		if k < 0 || i+k+1 >= hmax {
+			if hmax < len(buf) {
+				m.fail(ErrHeaderTooLarge, hmax, HdrOther)
+			} else {
+				m.fail(ErrBadHeader, len(buf), HdrOther)
+			}
+			return 0, 0, false
 		}
-		return
-	}
-	us := sp + 1
-	if last <= us || bytes.IndexByte(line[us:last], ' ') >= 0 {
-		m.fail(ErrBadRequestURI, us, HdrOther)
-		return
-	}
-	if off, err := parseURI(buf, us, last, &m.RequestURI, uriRequestLine); err != nil {
-		m.fail(ErrBadRequestURI, off, HdrOther)
+		nl := i + k
+		lines++
+		if buf[nl-1] != '\r' {
+			// An LF alone ends no line in SIP (see Parse on bare CR).
+			m.fail(ErrBadHeader, nl, HdrOther)
+			return nl + 1, lines, true
+		}
+		if c := buf[nl+1]; c == ' ' || c == '\t' {
+			i = nl + 2 // folded line
+			continue
+		}
+		return nl + 1, lines, m.addHeader(buf, pos, nl-1, lim)
 	}
 }
 
-func (m *Message) parseStatusLine(buf []byte, end int) {
-	sp := bytes.IndexByte(buf[:end], ' ')
-	if sp < 0 {
-		m.fail(ErrBadStartLine, end, HdrOther)
+// addHeader records the header line buf[pos:le] (without its CRLF, with its
+// folds) and parses its value when Parse knows the field.
+func (m *Message) addHeader(buf []byte, pos, le int, lim *Limits) bool {
+	colon := bytes.IndexByte(buf[pos:le], ':')
+	if colon <= 0 {
+		m.fail(ErrBadHeader, pos, HdrOther)
+		return true
+	}
+	colon += pos
+	ne := colon
+	for buf[ne-1] == ' ' || buf[ne-1] == '\t' {
+		if ne--; ne == pos {
+			m.fail(ErrBadHeader, pos, HdrOther)
+			return true
+		}
+	}
+	id := lookupHeader(buf, pos, ne)
+	if id == HdrOther {
+		if j := pos + spanClass(buf[pos:ne], cToken); j != ne {
+			m.fail(ErrBadHeader, j, HdrOther)
+			return true
+		}
+	}
+	vs, ve := colon+1, le
+	if len(m.Headers) >= lim.MaxHeaders {
+		m.fail(ErrTooManyHeaders, pos, HdrOther)
+		return true
+	}
+	vs = skipLWS(buf, vs, ve)
+	ve = trimLWSRight(buf, vs, ve)
+	m.Headers = append(m.Headers, Header{ID: id, Name: span(pos, ne), Value: span(vs, ve)})
+	if id == HdrOther {
+		return true
+	}
+	bit := uint32(1) << id
+	if single&bit != 0 && m.seen&bit != 0 {
+		m.fail(ErrDuplicateHeader, pos, id)
+		return true
+	}
+	first := m.seen&bit == 0
+	m.seen |= bit
+	switch id {
+	case HdrVia:
+		if first {
+			m.Vias = append(m.Vias, Via{})
+			v := &m.Vias[0]
+			if j, err := parseVia(buf, vs, ve, v); err != nil {
+				m.fail(err, j, id)
+			}
+			v.Header = uint16(len(m.Headers) - 1)
+		}
+	case HdrFrom:
+		if j, err := scanAddr(buf, vs, ve, &m.From, false); err != nil {
+			m.fail(err, j, id)
+		}
+	case HdrTo:
+		if j, err := scanAddr(buf, vs, ve, &m.To, false); err != nil {
+			m.fail(err, j, id)
+		}
+	case HdrCallID:
+		if vs == ve || findCtlSpace(buf, vs, ve) >= 0 {
+			m.fail(ErrBadCallID, vs, id)
+		}
+		m.CallID = span(vs, ve)
+	case HdrCSeq:
+		m.parseCSeq(buf, vs, ve)
+	case HdrMaxForwards:
+		n, ok := parseUint(buf, vs, ve, 255)
+		if !ok {
+			m.fail(ErrBadMaxForwards, vs, id)
+		}
+		m.MaxForwards = int(n)
+	case HdrContentLength:
+		n, ok := parseUint(buf, vs, ve, 1<<31-1)
+		if !ok {
+			m.fail(ErrBadContentLength, vs, id)
+		} else if m.ContentLen >= 0 && m.ContentLen != int(n) {
+			m.fail(ErrContentLengthConflict, vs, id)
+		} else {
+			m.ContentLen = int(n)
+		}
+	case HdrContentType:
+		m.ContentType = span(vs, ve)
+	case HdrExpires:
+		n, ok := parseUint(buf, vs, ve, 1<<32-1)
+		if !ok {
+			n = 3600
+		}
+		m.Expires = int(n)
+	}
+	return true
+}
+
+// single marks the header fields that may appear once.
+const single = 1<<HdrFrom | 1<<HdrTo | 1<<HdrCallID | 1<<HdrCSeq | 1<<HdrMaxForwards |
+	1<<HdrContentType | 1<<HdrExpires
+
+func (m *Message) parseCSeq(buf []byte, i, end int) {
+	j := i
+	for j < end && buf[j] >= '0' && buf[j] <= '9' {
+		j++
+	}
+	n, ok := parseUint(buf, i, j, 1<<32-1)
+	k := skipLWS(buf, j, end)
+	if !ok || k == j || k == end {
+		m.fail(ErrBadCSeq, i, HdrCSeq)
 		return
 	}
-	if !equalFold(buf[:sp], "sip/2.0") {
-		m.fail(ErrBadVersion, 0, HdrOther)
+	if l := k + spanClass(buf[k:end], cToken); l != end {
+		m.fail(ErrBadCSeq, l, HdrCSeq)
 		return
 	}
-	i := sp + 1
+	m.CSeq = CSeq{Num: uint32(n), MethodName: span(k, end), Method: LookupMethod(buf[k:end])}
+}
+
+func skipWS(b []byte, i, end int) int {
+	for i < end && (b[i] == ' ' || b[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// parseStartLine parses buf[:end] as a request or status line.
+func (m *Message) parseStartLine(buf []byte, end int) {
+	if end >= 8 && string(buf[:8]) == "SIP/2.0 " {
+		m.parseStatusLine(buf, 8, end)
+		return
+	}
+	if end >= 4 && equalFold(buf[:4], "sip/") {
+		sp := findByte(buf, 0, end, ' ')
+		if sp < 0 || !equalFold(buf[:sp], "sip/2.0") {
+			m.fail(ErrBadVersion, 0, HdrOther)
+			return
+		}
+		m.parseStatusLine(buf, sp+1, end)
+		return
+	}
+	m.Request = true
+	sp := spanClass(buf[:end], cToken)
+	if sp == 0 || sp == end || buf[sp] != ' ' {
+		if sp < end && buf[sp] != ' ' {
+			m.fail(ErrBadMethod, sp, HdrOther)
+		} else {
+			m.fail(ErrBadStartLine, sp, HdrOther)
+		}
+		return
+	}
+	m.MethodName = span(0, sp)
+	m.Method = LookupMethod(buf[:sp])
+	// The version is the last word: " SIP/2.0" ends the line.
+	last := end - 8
+	if last <= sp || string(buf[last:end]) != " SIP/2.0" {
+		last = lastSpace(buf, end)
+		version := buf[last+1 : end]
+		switch {
+		case equalFold(version, "sip/2.0"):
+		case len(version) > 4 && equalFold(version[:4], "sip/"):
+			m.fail(ErrBadVersion, last+1, HdrOther)
+			return
+		default:
+			m.fail(ErrBadStartLine, last+1, HdrOther)
+			return
+		}
+	}
+	us := sp + 1
+	if last <= us || findByte(buf, us, last, ' ') >= 0 || buf[us] == '<' {
+		m.fail(ErrBadRequestURI, us, HdrOther)
+		return
+	}
+	m.RequestURI.Raw = span(us, last)
+}
+
+func lastSpace(b []byte, end int) int {
+	for i := end - 1; i >= 0; i-- {
+		if b[i] == ' ' {
+			return i
+		}
+	}
+	return -1
+}
+
+func (m *Message) parseStatusLine(buf []byte, i, end int) {
 	if end-i < 3 || (end-i > 3 && buf[i+3] != ' ') {
 		m.fail(ErrBadStatus, i, HdrOther)
 		return
@@ -289,211 +480,5 @@ func (m *Message) parseStatusLine(buf []byte, end int) {
 		m.Reason = span(i+4, end)
 	} else {
 		m.Reason = span(end, end)
-	}
-}
-
-// headerLine records the header line buf[pos:le] (without CRLF), or extends
-// the previous one when it is a continuation line.
-func (m *Message) headerLine(buf []byte, pos, le int, lim Limits) {
-	if c := buf[pos]; c == ' ' || c == '\t' {
-		if len(m.Headers) == 0 {
-			m.fail(ErrBadHeader, pos, HdrOther)
-			return
-		}
-		h := &m.Headers[len(m.Headers)-1]
-		vs := skipWS(buf, pos, le)
-		ve := trimLWSRight(buf, vs, le)
-		if ve > vs {
-			if h.Value.Empty() {
-				h.Value = span(vs, ve)
-			} else {
-				h.Value = span(int(h.Value.Off), ve)
-			}
-		}
-		return
-	}
-	colon := bytes.IndexByte(buf[pos:le], ':')
-	if colon < 0 {
-		m.fail(ErrBadHeader, pos, HdrOther)
-		return
-	}
-	colon += pos
-	ne := colon
-	for ne > pos && (buf[ne-1] == ' ' || buf[ne-1] == '\t') {
-		ne--
-	}
-	for i := pos; i < ne; i++ {
-		if !is(buf[i], cToken) {
-			m.fail(ErrBadHeader, i, HdrOther)
-			return
-		}
-	}
-	if ne == pos {
-		m.fail(ErrBadHeader, pos, HdrOther)
-		return
-	}
-	if len(m.Headers) >= lim.MaxHeaders {
-		m.fail(ErrTooManyHeaders, pos, HdrOther)
-		return
-	}
-	vs := skipWS(buf, colon+1, le)
-	ve := trimLWSRight(buf, vs, le)
-	m.Headers = append(m.Headers, Header{
-		ID:    LookupHeader(buf[pos:ne]),
-		Name:  span(pos, ne),
-		Value: span(vs, ve),
-	})
-}
-
-func skipWS(b []byte, i, end int) int {
-	for i < end && (b[i] == ' ' || b[i] == '\t') {
-		i++
-	}
-	return i
-}
-
-// single marks the header fields that may appear once.
-const single = 1<<HdrFrom | 1<<HdrTo | 1<<HdrCallID | 1<<HdrCSeq | 1<<HdrMaxForwards |
-	1<<HdrContentType | 1<<HdrExpires
-
-// headerValue parses the value of header i when the parser knows it.
-func (m *Message) headerValue(buf []byte, idx int, lim Limits) {
-	h := &m.Headers[idx]
-	id := h.ID
-	if id == HdrOther {
-		return
-	}
-	if single&(1<<id) != 0 && m.seen&(1<<id) != 0 {
-		m.fail(ErrDuplicateHeader, int(h.Name.Off), id)
-		return
-	}
-	i, end := int(h.Value.Off), h.Value.End()
-	switch id {
-	case HdrVia:
-		m.seen |= 1 << id
-		m.Vias = m.list(buf, i, end, idx, m.Vias, lim)
-	case HdrFrom, HdrTo:
-		m.seen |= 1 << id
-		a := &m.From
-		if id == HdrTo {
-			a = &m.To
-		}
-		if off, err := parseAddr(buf, i, end, a, false); err != nil {
-			m.fail(err, off, id)
-		}
-	case HdrCallID:
-		m.seen |= 1 << id
-		if i == end {
-			m.fail(ErrBadCallID, i, id)
-			return
-		}
-		for j := i; j < end; j++ {
-			if isLWS(buf[j]) || buf[j] < 0x21 || buf[j] == 0x7f {
-				m.fail(ErrBadCallID, j, id)
-				return
-			}
-		}
-		m.CallID = h.Value
-	case HdrCSeq:
-		m.seen |= 1 << id
-		j := i
-		for j < end && buf[j] >= '0' && buf[j] <= '9' {
-			j++
-		}
-		n, ok := parseUint(buf, i, j, 1<<32-1)
-		k := skipLWS(buf, j, end)
-		if !ok || k == j || k == end {
-			m.fail(ErrBadCSeq, i, id)
-			return
-		}
-		for l := k; l < end; l++ {
-			if !is(buf[l], cToken) {
-				m.fail(ErrBadCSeq, l, id)
-				return
-			}
-		}
-		m.CSeq = CSeq{Num: uint32(n), MethodName: span(k, end), Method: LookupMethod(buf[k:end])}
-	case HdrMaxForwards:
-		m.seen |= 1 << id
-		n, ok := parseUint(buf, i, end, 255)
-		if !ok {
-			m.fail(ErrBadMaxForwards, i, id)
-			return
-		}
-		m.MaxForwards = int(n)
-	case HdrContentLength:
-		n, ok := parseUint(buf, i, end, 1<<31-1)
-		if !ok {
-			m.fail(ErrBadContentLength, i, id)
-			return
-		}
-		if m.ContentLen >= 0 && m.ContentLen != int(n) {
-			m.fail(ErrContentLengthConflict, i, id)
-			return
-		}
-		m.ContentLen = int(n)
-	case HdrContentType:
-		m.seen |= 1 << id
-		m.ContentType = h.Value
-	case HdrExpires:
-		m.seen |= 1 << id
-		n, ok := parseUint(buf, i, end, 1<<32-1)
-		if !ok {
-			n = 3600
-		}
-		m.Expires = int(n)
-	case HdrContact:
-		m.Contacts = m.addrList(buf, i, end, id, m.Contacts, lim)
-	case HdrRoute:
-		m.Routes = m.addrList(buf, i, end, id, m.Routes, lim)
-	case HdrRecordRoute:
-		m.RecordRoutes = m.addrList(buf, i, end, id, m.RecordRoutes, lim)
-	}
-}
-
-// list parses the comma-separated via-parms of one Via line.
-func (m *Message) list(buf []byte, i, end, idx int, vias []Via, lim Limits) []Via {
-	for {
-		if len(vias) >= lim.MaxValues {
-			m.fail(ErrTooManyValues, i, HdrVia)
-			return vias
-		}
-		vias = append(vias, Via{})
-		v := &vias[len(vias)-1]
-		j, err := parseVia(buf, i, end, v)
-		if err != nil {
-			m.fail(err, j, HdrVia)
-			return vias[:len(vias)-1]
-		}
-		v.Header = uint16(idx)
-		if j >= end {
-			return vias
-		}
-		i = j + 1 // past ','
-	}
-}
-
-// addrList parses the comma-separated addresses of one Contact, Route or
-// Record-Route line.
-func (m *Message) addrList(buf []byte, i, end int, id HeaderID, list []Addr, lim Limits) []Addr {
-	for {
-		if len(list) >= lim.MaxValues {
-			m.fail(ErrTooManyValues, i, id)
-			return list
-		}
-		list = append(list, Addr{})
-		a := &list[len(list)-1]
-		j, err := parseAddr(buf, i, end, a, true)
-		if err != nil {
-			m.fail(err, j, id)
-			return list[:len(list)-1]
-		}
-		if a.Star && (id != HdrContact || j < end || len(list) > 1) {
-			m.fail(ErrBadAddress, j, id)
-		}
-		if j >= end {
-			return list
-		}
-		i = j + 1
 	}
 }

@@ -9,9 +9,7 @@ package sipparse
 func nextParam(b []byte, i, end int) (name, value Span, next int, err error) {
 	i = skipLWS(b, i+1, end)
 	ns := i
-	for i < end && is(b[i], cToken) {
-		i++
-	}
+	i += spanClass(b[i:end], cToken)
 	if i == ns {
 		return name, value, i, ErrBadParam
 	}
@@ -26,9 +24,7 @@ func nextParam(b []byte, i, end int) (name, value Span, next int, err error) {
 				return name, value, j, ErrBadParam
 			}
 		} else {
-			for j < end && (is(b[j], cToken) || b[j] == ':' || b[j] == '[' || b[j] == ']') {
-				j++
-			}
+			j += spanClass(b[j:end], cValue)
 		}
 		if j == vs {
 			return name, value, j, ErrBadParam

@@ -1,7 +1,5 @@
 package sipparse
 
-import "bytes"
-
 // Scheme identifies a URI scheme. Schemes other than sip, sips and tel are
 // SchemeOther and their URIs are kept opaque.
 type Scheme uint8
@@ -49,10 +47,7 @@ const (
 func parseURI(b []byte, start, end int, u *URI, mode uriMode) (int, error) {
 	*u = URI{Raw: span(start, end)}
 	// scheme
-	i := start
-	for i < end && is(b[i], cScheme) {
-		i++
-	}
+	i := start + spanClass(b[start:end], cScheme)
 	if i == start || i >= end || b[i] != ':' || !isAlpha(b[start]) {
 		return i, ErrBadURI
 	}
@@ -66,10 +61,8 @@ func parseURI(b []byte, start, end int, u *URI, mode uriMode) (int, error) {
 	case equalFold(name, "tel"):
 		u.Scheme = SchemeTel
 	default:
-		for j := i + 1; j < end; j++ {
-			if !is(b[j], cOpaque) {
-				return j, ErrBadURI
-			}
+		if j := i + 1 + spanClass(b[i+1:end], cOpaque); j != end {
+			return j, ErrBadURI
 		}
 		if i+1 == end {
 			return end, ErrBadURI
@@ -78,13 +71,7 @@ func parseURI(b []byte, start, end int, u *URI, mode uriMode) (int, error) {
 	}
 	i++
 	if u.Scheme == SchemeTel {
-		j := i
-		for j < end && b[j] != ';' {
-			if !is(b[j], cParam) {
-				return j, ErrBadURI
-			}
-			j++
-		}
+		j := i + spanClass(b[i:end], cTelNum)
 		if j == i {
 			return j, ErrBadURI
 		}
@@ -94,27 +81,21 @@ func parseURI(b []byte, start, end int, u *URI, mode uriMode) (int, error) {
 	// userinfo: up to the one '@', if any. '@' appears in no other part of a
 	// sip URI, so its presence decides.
 	if at := indexByte(b, i, end, '@'); at >= 0 {
-		j := i
-		for j < at && b[j] != ':' {
-			if !is(b[j], cUser) {
-				return j, ErrBadURI
-			}
-			j++
-		}
-		if j == i {
+		j := i + spanClass(b[i:at], cUser)
+		if j == i || (j < at && b[j] != ':') {
 			return j, ErrBadURI
 		}
 		u.User = span(i, j)
 		if j < at { // password
-			for k := j + 1; k < at; k++ {
-				if !is(b[k], cPassword) {
-					return k, ErrBadURI
-				}
+			if k := j + 1 + spanClass(b[j+1:at], cPassword); k != at {
+				return k, ErrBadURI
 			}
 			u.Password = span(j+1, at)
 		}
-		if err := checkEscapes(b, i, at); err != nil {
-			return i, err
+		if findByte(b, i, at, '%') >= 0 {
+			if err := checkEscapes(b, i, at); err != nil {
+				return i, err
+			}
 		}
 		i = at + 1
 	}
@@ -147,9 +128,7 @@ func parseURIParams(b []byte, i, end int, u *URI, mode uriMode) (int, error) {
 		for i < end && b[i] == ';' {
 			i++
 			ns := i
-			for i < end && is(b[i], cParam) && b[i] != '=' {
-				i++
-			}
+			i += spanClass(b[i:end], cParam)
 			if i == ns {
 				return i, ErrBadURI
 			}
@@ -158,9 +137,7 @@ func parseURIParams(b []byte, i, end int, u *URI, mode uriMode) (int, error) {
 			if i < end && b[i] == '=' {
 				i++
 				vs = i
-				for i < end && is(b[i], cParam) {
-					i++
-				}
+				i += spanClass(b[i:end], cParam)
 				ve = i
 				if vs == ve {
 					return i, ErrBadURI
@@ -175,10 +152,9 @@ func parseURIParams(b []byte, i, end int, u *URI, mode uriMode) (int, error) {
 			return i, ErrBadRequestURI
 		}
 		hs := i + 1
-		for i = hs; i < end; i++ {
-			if !is(b[i], cHeader) && b[i] != '=' && b[i] != '&' {
-				return i, ErrBadURI
-			}
+		i = hs + spanClass(b[hs:end], cHeader)
+		if i != end {
+			return i, ErrBadURI
 		}
 		if i == hs {
 			return i, ErrBadURI
@@ -231,10 +207,7 @@ func scanHost(b []byte, i, end int) (int, error) {
 		}
 		return j + 1, nil
 	}
-	j := i
-	for j < end && is(b[j], cHost) {
-		j++
-	}
+	j := i + spanClass(b[i:end], cHost)
 	if j == i || b[i] == '.' || b[i] == '-' {
 		return i, ErrBadURI
 	}
@@ -262,8 +235,5 @@ func isAlpha(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' 
 
 // indexByte returns the index of the first c in b[i:end], or -1.
 func indexByte(b []byte, i, end int, c byte) int {
-	if k := bytes.IndexByte(b[i:end], c); k >= 0 {
-		return i + k
-	}
-	return -1
+	return findByte(b, i, end, c)
 }

@@ -26,6 +26,25 @@ func parseVia(b []byte, i, end int, v *Via) (int, error) {
 	i = skipLWS(b, i, end)
 	start := i
 	// sent-protocol: name LWS? "/" LWS? version LWS? "/" LWS? transport
+	if end-i > 8 && string(b[i:i+8]) == "SIP/2.0/" {
+		// the common form, without LWS
+		j := i + 8 + spanClass(b[i+8:end], cToken)
+		v.Protocol = span(i, i+7)
+		v.Transport = span(i+8, j)
+		i = j
+		if j == start+8 {
+			return j, ErrBadVia
+		}
+	} else if j, err := parseSentProtocol(b, i, end, v); err != nil {
+		return j, err
+	} else {
+		i = j
+	}
+	return parseSentBy(b, start, i, end, v)
+}
+
+// parseSentProtocol parses "SIP / 2.0 / TCP" with LWS anywhere between.
+func parseSentProtocol(b []byte, i, end int, v *Via) (int, error) {
 	var parts [3]Span
 	for k := 0; k < 3; k++ {
 		if k > 0 {
@@ -36,9 +55,7 @@ func parseVia(b []byte, i, end int, v *Via) (int, error) {
 			i = skipLWS(b, i+1, end)
 		}
 		s := i
-		for i < end && is(b[i], cToken) {
-			i++
-		}
+		i += spanClass(b[i:end], cToken)
 		if i == s {
 			return i, ErrBadVia
 		}
@@ -46,7 +63,12 @@ func parseVia(b []byte, i, end int, v *Via) (int, error) {
 	}
 	v.Protocol = span(int(parts[0].Off), parts[1].End())
 	v.Transport = parts[2]
-	// LWS sent-by
+	return i, nil
+}
+
+// parseSentBy parses LWS sent-by *(SEMI via-params) at b[i:end] for the
+// via-parm that starts at start.
+func parseSentBy(b []byte, start, i, end int, v *Via) (int, error) {
 	j := skipLWS(b, i, end)
 	if j == i {
 		return i, ErrBadVia
