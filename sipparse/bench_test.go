@@ -6,36 +6,6 @@ import (
 	"github.com/sipcm/sipcm/internal/corpus"
 )
 
-// BenchmarkParse is the sipcm half of bench's BenchmarkParse, which also runs
-// sipgo on the same corpus.
-func BenchmarkParse(b *testing.B) {
-	for _, msg := range corpus.Messages() {
-		b.Run(msg.Name+"/sipcm", func(b *testing.B) {
-			var m Message
-			b.SetBytes(int64(len(msg.Bytes)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := m.Parse(msg.Bytes); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-		b.Run(msg.Name+"/sipcm-all", func(b *testing.B) {
-			var m Message
-			b.SetBytes(int64(len(msg.Bytes)))
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := m.Parse(msg.Bytes); err != nil {
-					b.Fatal(err)
-				}
-				if err := m.ParseAll(); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
-
 // BenchmarkFrame frames a 100-message stream delivered in random cuts.
 func BenchmarkFrame(b *testing.B) {
 	stream, _ := corpus.Stream(corpus.StreamLen)
