@@ -331,9 +331,11 @@ func (m *Message) addHeader(buf []byte, pos, le int, lim *Limits) bool {
 			m.Vias = append(m.Vias, Via{})
 			v := &m.Vias[0]
 			if j, err := parseVia(buf, vs, ve, v); err != nil {
+				m.Vias = m.Vias[:0]
 				m.fail(err, j, id)
+			} else {
+				v.Header = uint16(len(m.Headers) - 1)
 			}
-			v.Header = uint16(len(m.Headers) - 1)
 		}
 	case HdrFrom:
 		if j, err := scanAddr(buf, vs, ve, &m.From, false); err != nil {

@@ -77,6 +77,9 @@ func AppendForward(dst []byte, m *Message, host []byte, port int) []byte {
 // appendViaWithSource appends buf[start:end], which holds the via-parm v and
 // possibly more via-parms after it, with received and rport set in v.
 func appendViaWithSource(dst, buf []byte, start, end int, v *Via, host []byte, port int) []byte {
+	if v.Raw.Empty() || int(v.Raw.Off) < start || v.Raw.End() > end {
+		return append(dst, buf[start:end]...) // not the via-parm parsed here
+	}
 	needReceived := v.HasRPort || !bytes.Equal(stripBrackets(v.Host.Bytes(buf)), host)
 	if !needReceived && (!v.HasRPort || !v.RPort.Empty()) {
 		return append(dst, buf[start:end]...)
