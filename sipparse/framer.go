@@ -29,7 +29,8 @@ type Framer struct {
 	// Limits bounds the sizes it accepts; zero fields select defaults.
 	Limits Limits
 
-	scanned int // bytes already searched for the end of the header section
+	scanned int // start of the first header line not yet scanned; 0: none
+	clen    int // Content-Length seen so far in the scanned lines, -1: none
 	msgLen  int // length of the message being framed, once known
 	skip    int // body bytes still to skip after a refused oversize message
 	err     FrameError
@@ -61,7 +62,7 @@ func (f *Framer) Next(buf []byte) (n int, kind FrameKind, err error) {
 			return 0, 0, ErrNeedMore
 		}
 		n = f.msgLen
-		f.msgLen, f.scanned = 0, 0
+		f.msgLen = 0
 		return n, FrameMessage, nil
 	}
 	if len(buf) == 0 {
@@ -86,39 +87,20 @@ func (f *Framer) Next(buf []byte) (n int, kind FrameKind, err error) {
 		return 1, FrameSkip, nil
 	}
 	lim := f.Limits.withDefaults()
-	from := max(f.scanned-3, 0)
-	end := bytes.Index(buf[from:], crlfcrlf)
-	if end < 0 {
-		f.scanned = len(buf)
-		if len(buf) > lim.MaxHeaderBytes {
-			return 0, 0, f.fatal(ErrHeaderTooLarge, lim.MaxHeaderBytes)
-		}
-		if nl := bytes.IndexByte(buf, '\n'); nl >= 0 && !looksSIP(buf[:nl]) {
-			return 0, 0, f.fatal(ErrNotSIP, 0)
-		}
-		return 0, 0, ErrNeedMore
+	hlen, err := f.header(buf, &lim)
+	if err != nil {
+		return 0, 0, err
 	}
-	hlen := from + end + 4
-	if hlen > lim.MaxHeaderBytes {
-		return 0, 0, f.fatal(ErrHeaderTooLarge, lim.MaxHeaderBytes)
-	}
-	if nl := bytes.IndexByte(buf, '\n'); !looksSIP(buf[:nl]) {
-		return 0, 0, f.fatal(ErrNotSIP, 0)
-	}
-	clen, off, cerr := contentLength(buf[:hlen])
-	if cerr != nil {
-		return 0, 0, f.fatal(cerr, off)
-	}
+	clen := f.clen
+	f.scanned, f.clen = 0, -1
 	if hlen+clen > lim.MaxMessageBytes {
 		if clen > lim.MaxSkipBytes {
 			return 0, 0, f.fatal(ErrMessageTooLarge, hlen)
 		}
-		f.scanned = 0
 		f.skip = clen
 		f.err = FrameError{Err: ErrMessageTooLarge, Off: hlen, HeaderLen: hlen}
 		return hlen, 0, &f.err
 	}
-	f.scanned = 0
 	if len(buf) < hlen+clen {
 		f.msgLen = hlen + clen
 		return 0, 0, ErrNeedMore
@@ -126,11 +108,107 @@ func (f *Framer) Next(buf []byte) (n int, kind FrameKind, err error) {
 	return hlen + clen, FrameMessage, nil
 }
 
+// header scans the header section line by line from where the last call
+// stopped, noting Content-Length, and returns its length (empty line
+// included) once it has it all. One vector IndexByte per line finds the
+// lines; the start line must look like SIP and the section must fit the
+// limit before more of it is waited for.
+func (f *Framer) header(buf []byte, lim *Limits) (int, error) {
+	pos := f.scanned
+	if pos == 0 {
+		nl := bytes.IndexByte(buf, '\n')
+		if nl < 0 {
+			if len(buf) > lim.MaxHeaderBytes {
+				return 0, f.fatal(ErrHeaderTooLarge, lim.MaxHeaderBytes)
+			}
+			return 0, ErrNeedMore
+		}
+		if !looksSIP(buf[:nl]) {
+			return 0, f.fatal(ErrNotSIP, 0)
+		}
+		pos, f.clen = nl+1, -1
+	}
+	for {
+		if pos > lim.MaxHeaderBytes {
+			return 0, f.fatal(ErrHeaderTooLarge, lim.MaxHeaderBytes)
+		}
+		k := bytes.IndexByte(buf[pos:], '\n')
+		if k < 0 {
+			f.scanned = pos
+			if len(buf) > lim.MaxHeaderBytes {
+				return 0, f.fatal(ErrHeaderTooLarge, lim.MaxHeaderBytes)
+			}
+			return 0, ErrNeedMore
+		}
+		nl := pos + k
+		if k == 1 && buf[pos] == '\r' { // the empty line
+			if nl+1 > lim.MaxHeaderBytes {
+				return 0, f.fatal(ErrHeaderTooLarge, lim.MaxHeaderBytes)
+			}
+			if f.clen < 0 {
+				return 0, f.fatal(ErrNoContentLength, 0)
+			}
+			return nl + 1, nil
+		}
+		if c := buf[pos] | 0x20; c == 'l' || c == 'c' {
+			// A Content-Length value may go on over folded lines: wait
+			// until the line after it has begun.
+			end := nl
+			for {
+				if end+1 >= len(buf) {
+					f.scanned = pos
+					return 0, ErrNeedMore
+				}
+				if c := buf[end+1]; c != ' ' && c != '\t' {
+					break
+				}
+				k := bytes.IndexByte(buf[end+1:], '\n')
+				if k < 0 {
+					f.scanned = pos
+					return 0, ErrNeedMore
+				}
+				end += 1 + k
+			}
+			if off, err := f.contentLength(buf, pos, end); err != nil {
+				return 0, f.fatal(err, off)
+			}
+			nl = end
+		}
+		pos = nl + 1
+	}
+}
+
+// contentLength notes the value of buf[pos:end] when it is a Content-Length
+// header line.
+func (f *Framer) contentLength(buf []byte, pos, end int) (int, error) {
+	colon := bytes.IndexByte(buf[pos:end], ':')
+	if colon <= 0 {
+		return 0, nil
+	}
+	ne := pos + colon
+	for ne > pos && (buf[ne-1] == ' ' || buf[ne-1] == '\t') {
+		ne--
+	}
+	if LookupHeader(buf[pos:ne]) != HdrContentLength {
+		return 0, nil
+	}
+	vs := skipLWS(buf, pos+colon+1, end)
+	n, ok := parseUint(buf, vs, trimLWSRight(buf, vs, end), 1<<31-1)
+	if !ok {
+		return vs, ErrBadContentLength
+	}
+	if f.clen >= 0 && f.clen != int(n) {
+		return vs, ErrContentLengthConflict
+	}
+	f.clen = int(n)
+	return 0, nil
+}
+
 // Reset forgets any partial frame, for a Framer reused on a new stream.
 func (f *Framer) Reset() { *f = Framer{Limits: f.Limits} }
 
 func (f *Framer) fatal(err error, off int) error {
-	f.scanned, f.msgLen, f.skip = 0, 0, 0
+	f.scanned, f.msgLen, f.skip, f.clen = 0, 0, 0, -1
 	f.err = FrameError{Err: err, Off: off, Fatal: true}
 	return &f.err
 }
@@ -143,47 +221,4 @@ func looksSIP(line []byte) bool {
 		return true
 	}
 	return bytes.Contains(line, []byte(" SIP/")) || bytes.Contains(line, []byte(" sip/"))
-}
-
-// contentLength finds the Content-Length of the header section hdr (which
-// ends with the empty line). It returns the offset of the problem on error.
-func contentLength(hdr []byte) (clen, off int, err error) {
-	clen = -1
-	pos := bytes.IndexByte(hdr, '\n') + 1
-	for pos < len(hdr)-2 {
-		k := bytes.IndexByte(hdr[pos:], '\n')
-		le := pos + k // index of '\n'
-		c := hdr[pos]
-		if c == 'l' || c == 'L' || c == 'c' || c == 'C' {
-			colon := bytes.IndexByte(hdr[pos:le], ':')
-			if colon > 0 {
-				ne := pos + colon
-				for ne > pos && (hdr[ne-1] == ' ' || hdr[ne-1] == '\t') {
-					ne--
-				}
-				if LookupHeader(hdr[pos:ne]) == HdrContentLength {
-					// the value may continue on folded lines
-					ve := le
-					for ve+1 < len(hdr) && (hdr[ve+1] == ' ' || hdr[ve+1] == '\t') {
-						ve += 1 + bytes.IndexByte(hdr[ve+1:], '\n')
-					}
-					vs := skipLWS(hdr, pos+colon+1, ve)
-					n, ok := parseUint(hdr, vs, trimLWSRight(hdr, vs, ve), 1<<31-1)
-					if !ok {
-						return 0, vs, ErrBadContentLength
-					}
-					if clen >= 0 && clen != int(n) {
-						return 0, vs, ErrContentLengthConflict
-					}
-					clen = int(n)
-					le = ve
-				}
-			}
-		}
-		pos = le + 1
-	}
-	if clen < 0 {
-		return 0, 0, ErrNoContentLength
-	}
-	return clen, 0, nil
 }

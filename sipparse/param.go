@@ -31,6 +31,8 @@ func nextParam(b []byte, i, end int) (name, value Span, next int, err error) {
 		}
 		value = span(vs, j)
 		i = j
+	} else {
+		value = span(name.End(), name.End()) // empty, placed after the name
 	}
 	return name, value, i, nil
 }

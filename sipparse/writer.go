@@ -75,45 +75,54 @@ func AppendForward(dst []byte, m *Message, host []byte, port int) []byte {
 }
 
 // appendViaWithSource appends buf[start:end], which holds the via-parm v and
-// possibly more via-parms after it, with received and rport set in v.
+// possibly more via-parms after it, with received and rport set in v. It
+// edits around the spans Parse recorded, without scanning the parameters
+// again: an existing received value is replaced, or ";received=HOST" is added
+// at the end of the via-parm; an rport without a value gets "=PORT".
 func appendViaWithSource(dst, buf []byte, start, end int, v *Via, host []byte, port int) []byte {
 	if v.Raw.Empty() || int(v.Raw.Off) < start || v.Raw.End() > end {
 		return append(dst, buf[start:end]...) // not the via-parm parsed here
 	}
+	fillRPort := v.HasRPort && v.RPort.Empty()
 	needReceived := v.HasRPort || !bytes.Equal(stripBrackets(v.Host.Bytes(buf)), host)
-	if !needReceived && (!v.HasRPort || !v.RPort.Empty()) {
+	if needReceived && bytes.Equal(v.Received.Bytes(buf), host) {
+		needReceived = false
+	}
+	if !needReceived && !fillRPort {
 		return append(dst, buf[start:end]...)
 	}
-	// Copy the via-parm up to its parameters, then every parameter but
-	// received and rport, then the new received and rport, then the rest.
-	pend := v.Raw.End()
-	if v.Params.Empty() {
-		dst = append(dst, buf[start:pend]...)
-	} else {
-		dst = append(dst, buf[start:v.Params.Off-1]...)
-		i, pe := int(v.Params.Off)-1, v.Params.End()
-		for i < pe && buf[i] == ';' {
-			name, _, next, err := nextParam(buf, i, pe)
-			if err != nil {
-				dst = append(dst, buf[i:pe]...)
-				break
-			}
-			n := name.Bytes(buf)
-			if !equalFold(n, "received") && !equalFold(n, "rport") {
-				dst = append(dst, buf[i:next]...)
-			}
-			i = skipLWS(buf, next, pe)
-		}
+	// At most two edits, applied in the order of their offsets.
+	recvAt, recvEnd := v.Raw.End(), v.Raw.End() // insert ";received=" there
+	if !v.Received.Empty() {
+		recvAt, recvEnd = int(v.Received.Off), v.Received.End() // replace the value
+	}
+	rportAt := int(v.RPort.Off)
+	p := start
+	if fillRPort && (!needReceived || rportAt <= recvAt) {
+		dst = append(dst, buf[p:rportAt]...)
+		dst = appendPort(dst, port)
+		p = rportAt
+		fillRPort = false
 	}
 	if needReceived {
-		dst = append(dst, ";received="...)
+		dst = append(dst, buf[p:recvAt]...)
+		if v.Received.Empty() {
+			dst = append(dst, ";received="...)
+		}
 		dst = append(dst, host...)
+		p = recvEnd
 	}
-	if v.HasRPort {
-		dst = append(dst, ";rport="...)
-		dst = strconv.AppendInt(dst, int64(port), 10)
+	if fillRPort {
+		dst = append(dst, buf[p:rportAt]...)
+		dst = appendPort(dst, port)
+		p = rportAt
 	}
-	return append(dst, buf[pend:end]...)
+	return append(dst, buf[p:end]...)
+}
+
+func appendPort(dst []byte, port int) []byte {
+	dst = append(dst, '=')
+	return strconv.AppendInt(dst, int64(port), 10)
 }
 
 func stripBrackets(h []byte) []byte {
