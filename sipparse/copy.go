@@ -13,7 +13,10 @@ func (m *Message) CopyTo(dst *Message) {
 	*dst = *m
 	dst.own, dst.buf = own, own[:len(m.buf)]
 	dst.Headers, dst.Vias, dst.Contacts, dst.Routes, dst.RecordRoutes = hs, vs, cs, rs, rrs
-	dst.srcHost = own[len(m.buf):]
+	dst.srcHost = nil
+	if m.srcHost != nil {
+		dst.srcHost = own[len(m.buf):]
+	}
 }
 
 // Detach copies the buffer the message views into memory of its own (one
@@ -22,5 +25,7 @@ func (m *Message) CopyTo(dst *Message) {
 func (m *Message) Detach() {
 	m.own = append(append(make([]byte, 0, len(m.buf)+len(m.srcHost)), m.buf...), m.srcHost...)
 	m.buf = m.own[:len(m.buf)]
-	m.srcHost = m.own[len(m.buf):]
+	if m.srcHost != nil {
+		m.srcHost = m.own[len(m.buf):]
+	}
 }

@@ -3,8 +3,8 @@
 //
 // A parsed [Message] is a view: every field is a [Span] of offsets into the
 // buffer given to [Message.Parse], never a copied string. The view stays valid
-// while that buffer is not modified or reused; [Message.Clone] copies it out
-// with one allocation.
+// while that buffer is not modified or reused; [Message.CopyTo] and
+// [Message.Detach] copy it out, Detach with one allocation.
 //
 // A [Framer] finds message boundaries on a stream transport (TCP, TLS): it
 // skips CRLFs before a start line (RFC 3261 §7.5), reports the double-CRLF

@@ -156,16 +156,14 @@ func (f *Framer) header(buf []byte, lim *Limits) (int, error) {
 			end := nl
 			for {
 				if end+1 >= len(buf) {
-					f.scanned = pos
-					return 0, ErrNeedMore
+					return 0, f.needMore(pos, buf, lim)
 				}
 				if c := buf[end+1]; c != ' ' && c != '\t' {
 					break
 				}
 				k := bytes.IndexByte(buf[end+1:], '\n')
 				if k < 0 {
-					f.scanned = pos
-					return 0, ErrNeedMore
+					return 0, f.needMore(pos, buf, lim)
 				}
 				end += 1 + k
 			}
@@ -176,6 +174,16 @@ func (f *Framer) header(buf []byte, lim *Limits) (int, error) {
 		}
 		pos = nl + 1
 	}
+}
+
+// needMore waits for the rest of a Content-Length line that started at pos,
+// within the header limit.
+func (f *Framer) needMore(pos int, buf []byte, lim *Limits) error {
+	if len(buf) > lim.MaxHeaderBytes {
+		return f.fatal(ErrHeaderTooLarge, lim.MaxHeaderBytes)
+	}
+	f.scanned = pos
+	return ErrNeedMore
 }
 
 // contentLength notes the value of buf[pos:end] when it is a Content-Length

@@ -69,8 +69,8 @@ func (m *Message) ParseAddrs() error {
 	}
 	m.done |= doneAddrs
 	for _, a := range [...]*Addr{&m.From, &m.To} {
-		if a.URI.Raw.Empty() {
-			continue
+		if a.Raw.Empty() {
+			continue // absent
 		}
 		if off, err := parseAddrURI(m.buf, a); err != nil {
 			id := HdrFrom
