@@ -40,8 +40,17 @@ type Dest struct {
 // Transport gives the connections requests are sent on: the engine's
 // managers implement it.
 type Transport interface {
-	// Conn returns an open connection to dst, an existing one or a new
-	// one. It may block while dialing, so the dispatcher calls it on the
-	// goroutine that calls Dispatcher.Send. Any goroutine.
-	Conn(dst Dest) (Conn, error)
+	// Conn returns an open connection to dst for the endpoint e, an
+	// existing one or a new one. The transport decides which connections
+	// e may share: a client manager gives each endpoint connections of
+	// its own, a server manager shares pooled connections between the
+	// endpoints of one group (Endpoint.Group). It may block while
+	// dialing, so the dispatcher calls it on the goroutine that calls
+	// Dispatcher.Send. Any goroutine.
+	Conn(e *Endpoint, dst Dest) (Conn, error)
+	// Release tells the transport that e was removed from the
+	// dispatcher, so that it lets go of what it holds for e (pool
+	// references). Called by Dispatcher.Remove, after e stopped being
+	// added. Any goroutine.
+	Release(e *Endpoint)
 }

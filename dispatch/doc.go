@@ -30,7 +30,8 @@
 // # Sending and correlation
 //
 // [Dispatcher.Send] sends an endpoint's request on a connection the
-// [Transport] gives, inserting the dispatcher's Via with a unique branch
+// [Transport] gives for that endpoint ([Dispatcher.SendOn] on a connection
+// the caller got, without blocking), inserting the dispatcher's Via with a unique branch
 // (z9hG4bK, 8 random hex digits per dispatcher, "." and a counter in hex).
 // A response is matched by its top Via's branch (and CSeq method) and
 // delivered to the request's [ResponseFunc]: provisional ones, then the
@@ -44,11 +45,15 @@
 //
 // # Wiring to a manager
 //
-// The engine's handler calls, on the connection's loop,
-// [Dispatcher.HandleMessage] for every message and [Dispatcher.HandleClose]
-// when a connection closes; the manager implements [Transport] and is set
-// with [Dispatcher.SetTransport]. [Dispatcher.Start] runs the goroutine
-// that expires requests ([Dispatcher.Sweep]); [Dispatcher.Close] stops it.
-// The package does not import the engine: [Conn] is the part of a
-// connection it uses, which *engine.Conn implements.
+// Each engine manager makes its dispatcher. It calls, on the connection's
+// loop, [Dispatcher.HandleMessage] for every message and
+// [Dispatcher.HandleClose] when a connection closes; it implements
+// [Transport] from its connection pools (Transport.Conn gets the sending
+// endpoint, so that pools are never shared across endpoint groups, nor at
+// all on a client manager; Transport.Release is called when an endpoint is
+// removed) and reads [Dispatcher.Outstanding] as a connection's in-flight
+// work; its ticker calls [Dispatcher.Sweep]. Used alone,
+// [Dispatcher.Start] runs a goroutine that sweeps; [Dispatcher.Close]
+// stops it. The package does not import the engine: [Conn] is the part of
+// a connection it uses, which *engine.Conn implements.
 package dispatch

@@ -83,6 +83,12 @@ type EndpointConfig struct {
 	// one connection to Config.ThrottleLimit (see Endpoint.SetThrottled).
 	Throttled bool
 
+	// Group names the local identity the endpoint connects under: the
+	// transport never lets connections made for one group carry another
+	// group's traffic (the engine's pools are keyed by it). At most 128
+	// printable ASCII characters. Empty is the anonymous group.
+	Group string
+
 	// Handler receives the requests routed to the endpoint. Required.
 	Handler Handler
 }
@@ -104,6 +110,9 @@ func (c *EndpointConfig) keys() (endpointKeys, error) {
 	}
 	if c.Handler == nil {
 		return k, configError("endpoint has no Handler")
+	}
+	if !validGroup(c.Group) {
+		return k, configError("Group must be at most 128 printable ASCII characters")
 	}
 	u, buf, err := parseConfigURI(c.AOR)
 	if err != nil {
@@ -129,6 +138,18 @@ func (c *EndpointConfig) keys() (endpointKeys, error) {
 	return k, nil
 }
 
+func validGroup(s string) bool {
+	if len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 func validToken(s string) bool {
 	if len(s) == 0 || len(s) > 64 {
 		return false
@@ -152,6 +173,7 @@ type Endpoint struct {
 	aor     string
 	gruu    string
 	token   string // lower case
+	group   string
 	keys    endpointKeys
 	h       Handler
 	param   []byte // ";sipcm-ctx=TOKEN"
@@ -178,6 +200,7 @@ func NewEndpoint(cfg EndpointConfig) (*Endpoint, error) {
 		aor:   cfg.AOR,
 		gruu:  cfg.GRUU,
 		token: k.token,
+		group: cfg.Group,
 		keys:  k,
 		h:     cfg.Handler,
 	}
@@ -194,6 +217,10 @@ func (e *Endpoint) AOR() string { return e.aor }
 
 // GRUU returns the GRUU as configured, empty when none. Any goroutine.
 func (e *Endpoint) GRUU() string { return e.gruu }
+
+// Group returns the endpoint's group (EndpointConfig.Group). Any
+// goroutine.
+func (e *Endpoint) Group() string { return e.group }
 
 // Token returns the context token (lower case). Any goroutine.
 func (e *Endpoint) Token() string { return e.token }

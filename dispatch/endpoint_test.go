@@ -65,6 +65,9 @@ func TestEndpointConfig(t *testing.T) {
 		{"bad token", EndpointConfig{AOR: "sip:a@b", Token: "a;b", Handler: h}, false},
 		{"long token", EndpointConfig{AOR: "sip:a@b", Token: strings.Repeat("a", 65), Handler: h}, false},
 		{"bad kind", EndpointConfig{AOR: "sip:a@b", Kind: 9, Handler: h}, false},
+		{"group", EndpointConfig{AOR: "sip:a@b", Group: "tenant 7/edge", Handler: h}, true},
+		{"group with control", EndpointConfig{AOR: "sip:a@b", Group: "a\nb", Handler: h}, false},
+		{"long group", EndpointConfig{AOR: "sip:a@b", Group: strings.Repeat("g", 129), Handler: h}, false},
 	}
 	for _, tt := range tests {
 		err := tt.cfg.Validate()
@@ -81,9 +84,9 @@ func TestEndpointConfig(t *testing.T) {
 }
 
 func TestEndpointAccessors(t *testing.T) {
-	e := mustEndpoint(t, EndpointConfig{AOR: "sip:a@b", GRUU: "sip:a@b;gr", Token: "TOK", Throttled: true})
-	if e.AOR() != "sip:a@b" || e.GRUU() != "sip:a@b;gr" || e.Token() != "tok" || e.Kind() != Registered || !e.Throttled() {
-		t.Errorf("accessors: %q %q %q %v %v", e.AOR(), e.GRUU(), e.Token(), e.Kind(), e.Throttled())
+	e := mustEndpoint(t, EndpointConfig{AOR: "sip:a@b", GRUU: "sip:a@b;gr", Token: "TOK", Throttled: true, Group: "G1"})
+	if e.AOR() != "sip:a@b" || e.GRUU() != "sip:a@b;gr" || e.Token() != "tok" || e.Kind() != Registered || !e.Throttled() || e.Group() != "G1" {
+		t.Errorf("accessors: %q %q %q %v %v %q", e.AOR(), e.GRUU(), e.Token(), e.Kind(), e.Throttled(), e.Group())
 	}
 	if got := string(e.AppendParam([]byte("<sip:a@192.0.2.1"))); got != "<sip:a@192.0.2.1;sipcm-ctx=tok" {
 		t.Errorf("AppendParam = %q", got)

@@ -34,7 +34,8 @@ func (c *conn) Send(b []byte, done func(error)) error {
 // managers play this part.
 type transport struct{ c *conn }
 
-func (t transport) Conn(dispatch.Dest) (dispatch.Conn, error) { return t.c, nil }
+func (t transport) Conn(*dispatch.Endpoint, dispatch.Dest) (dispatch.Conn, error) { return t.c, nil }
+func (t transport) Release(*dispatch.Endpoint)                                    {}
 
 func parse(b []byte) *sipparse.Message {
 	m := new(sipparse.Message)

@@ -106,16 +106,23 @@ func (c *fakeConn) status() (int, int) {
 	return int(c.nResp.Load()), int(c.lastStatus.Load())
 }
 
-// fakeTransport gives one connection per host.
+// fakeTransport gives one connection per host and records the endpoints
+// it was asked for and released.
 type fakeTransport struct {
-	mu    sync.Mutex
-	conns map[string]*fakeConn
-	err   error
+	mu       sync.Mutex
+	conns    map[string]*fakeConn
+	err      error
+	asked    map[*Endpoint]int
+	released []*Endpoint
 }
 
-func (tr *fakeTransport) Conn(dst Dest) (Conn, error) {
+func (tr *fakeTransport) Conn(e *Endpoint, dst Dest) (Conn, error) {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
+	if tr.asked == nil {
+		tr.asked = make(map[*Endpoint]int)
+	}
+	tr.asked[e]++
 	if tr.err != nil {
 		return nil, tr.err
 	}
@@ -124,6 +131,12 @@ func (tr *fakeTransport) Conn(dst Dest) (Conn, error) {
 		return nil, errors.New("fake: no route")
 	}
 	return c, nil
+}
+
+func (tr *fakeTransport) Release(e *Endpoint) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.released = append(tr.released, e)
 }
 
 // request builds a request; extra header lines end with CRLF.

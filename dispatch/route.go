@@ -139,5 +139,8 @@ func (d *Dispatcher) reply(c Conn, m *sipparse.Message, status int) {
 		return
 	}
 	d.stats.replies.Add(1)
+	if status >= 100 && status < 700 {
+		d.stats.replyCodes[status-100].Add(1)
+	}
 	_ = c.Respond(m, status, "")
 }

@@ -22,8 +22,8 @@ const maxBufCap = 64 << 10 // larger send buffers are not pooled
 // after the request line, so it becomes the top Via. req is copied and may
 // be reused when Send returns.
 //
-// The connection comes from the Transport (Transport.Conn, which may dial
-// and block). An ACK gets a branch but no correlation entry and no
+// The connection comes from the Transport (Transport.Conn(e, dst), which
+// may dial and block). An ACK gets a branch but no correlation entry and no
 // responses (fn may be nil). For any other method, a throttled endpoint
 // that has Config.ThrottleLimit requests outstanding on that connection
 // gets ErrThrottled at once and nothing is sent; the entry ends on a final
@@ -34,39 +34,59 @@ const maxBufCap = 64 << 10 // larger send buffers are not pooled
 // When Send returns an error nothing was sent and fn is never called; when
 // it returns nil, fn is called at least once: with the final response or
 // the error that ended the request. Any goroutine, but Transport.Conn may
-// block: on an event loop, send only to destinations that already have a
-// connection.
+// block: on an event loop, get the connection without blocking (the
+// engine's TryConnFor) and call SendOn.
 func (d *Dispatcher) Send(e *Endpoint, dst Dest, req []byte, fn ResponseFunc) error {
-	if d.closed.Load() {
-		return ErrClosed
-	}
-	if e.owner.Load() != d {
-		return ErrNotAdded
-	}
-	sp := bytes.IndexByte(req, ' ')
-	eol := bytes.Index(req, []byte("\r\n"))
-	if sp <= 0 || eol < sp {
-		return ErrBadRequest
-	}
-	if !validTransport(dst.Transport) {
-		return fmt.Errorf("%w: transport %q", ErrBadRequest, dst.Transport)
-	}
-	method := sipparse.LookupMethod(req[:sp])
-	ack := method == sipparse.MethodAck
-	if fn == nil && !ack {
-		return ErrNilFunc
+	if _, _, err := d.check(e, dst.Transport, req, fn); err != nil {
+		return err
 	}
 	trp := d.tr.Load()
 	if trp == nil {
 		return ErrNoTransport
 	}
-	c, err := (*trp).Conn(dst)
+	c, err := (*trp).Conn(e, dst)
 	if err != nil {
 		return fmt.Errorf("dispatch: no connection to %s port %d: %w", dst.Host, dst.Port, err)
 	}
+	return d.SendOn(e, c, dst.Transport, req, fn)
+}
+
+// check makes the checks of Send that need no connection and returns the
+// end of req's request line and its method.
+func (d *Dispatcher) check(e *Endpoint, transport string, req []byte, fn ResponseFunc) (int, sipparse.Method, error) {
+	if d.closed.Load() {
+		return 0, 0, ErrClosed
+	}
+	if e.owner.Load() != d {
+		return 0, 0, ErrNotAdded
+	}
+	sp := bytes.IndexByte(req, ' ')
+	eol := bytes.Index(req, []byte("\r\n"))
+	if sp <= 0 || eol < sp {
+		return 0, 0, ErrBadRequest
+	}
+	if !validTransport(transport) {
+		return 0, 0, fmt.Errorf("%w: transport %q", ErrBadRequest, transport)
+	}
+	method := sipparse.LookupMethod(req[:sp])
+	if fn == nil && method != sipparse.MethodAck {
+		return 0, 0, ErrNilFunc
+	}
+	return eol, method, nil
+}
+
+// SendOn is Send on the connection c, which the caller got from the
+// transport for e (transport is the Via transport, as Dest.Transport). It
+// does not block. Any goroutine, event loops included.
+func (d *Dispatcher) SendOn(e *Endpoint, c Conn, transport string, req []byte, fn ResponseFunc) error {
+	eol, method, err := d.check(e, transport, req, fn)
+	if err != nil {
+		return err
+	}
+	ack := method == sipparse.MethodAck
 	key := d.seq.Add(1)
 	bp := d.bufs.Get().(*[]byte)
-	*bp = d.appendRequest((*bp)[:0], req, eol, dst.Transport, c, key)
+	*bp = d.appendRequest((*bp)[:0], req, eol, transport, c, key)
 
 	if ack {
 		if err := c.Send(*bp, func(error) { d.putBuf(bp) }); err != nil {

@@ -3,11 +3,13 @@ package dispatch
 import (
 	"errors"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sipcm/sipcm/internal/wheel"
 	"github.com/sipcm/sipcm/sipparse"
 )
 
@@ -417,5 +419,83 @@ func TestStartSweeps(t *testing.T) {
 	}
 	if err := d.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTransportSeesEndpoint: Transport.Conn is asked on behalf of the
+// sending endpoint, and Remove releases the endpoint from the transport.
+func TestTransportSeesEndpoint(t *testing.T) {
+	env := newEnv(t, Config{})
+	d := env.d
+	a := addSender(t, d, false)
+	b := mustEndpoint(t, EndpointConfig{AOR: "sip:bob@example.com"})
+	if err := d.Add(b); err != nil {
+		t.Fatal(err)
+	}
+	var r recorder
+	for _, e := range []*Endpoint{a, a, b} {
+		if err := d.Send(e, peer, outRequest("OPTIONS"), r.fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env.tr.mu.Lock()
+	asked := maps.Clone(env.tr.asked)
+	env.tr.mu.Unlock()
+	if asked[a] != 2 || asked[b] != 1 {
+		t.Fatalf("Conn asked for %v", asked)
+	}
+	d.Remove(b, mustEndpoint(t, EndpointConfig{AOR: "sip:x@y"})) // the second is not added: not released
+	env.tr.mu.Lock()
+	released := slices.Clone(env.tr.released)
+	env.tr.mu.Unlock()
+	if len(released) != 1 || released[0] != b {
+		t.Fatalf("released %v, want [b]", released)
+	}
+}
+
+// TestSendOn sends on a given connection, with no transport, and counts
+// the requests outstanding on it.
+func TestSendOn(t *testing.T) {
+	d, err := New(Config{Clock: new(wheel.FakeClock)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	e := addSender(t, d, true)
+	c := newConn(3)
+	var r recorder
+	if err := d.Send(e, peer, outRequest("OPTIONS"), r.fn); !errors.Is(err, ErrNoTransport) {
+		t.Fatalf("Send without transport: %v", err)
+	}
+	for i := range 3 {
+		if err := d.SendOn(e, c, "tcp", outRequest("OPTIONS"), r.fn); err != nil {
+			t.Fatal(err)
+		}
+		if n := d.Outstanding(c.ID()); n != i+1 {
+			t.Fatalf("Outstanding = %d, want %d", n, i+1)
+		}
+	}
+	if !hasPrefix(c.lastSent(t)[len("OPTIONS sip:bob@example.com SIP/2.0\r\n"):], "Via: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK") {
+		t.Errorf("sent %q", c.lastSent(t))
+	}
+	if err := d.SendOn(e, c, "t c p", outRequest("OPTIONS"), r.fn); !errors.Is(err, ErrBadRequest) {
+		t.Errorf("bad transport: %v", err)
+	}
+	if err := d.SendOn(e, c, "TCP", []byte("garbage"), r.fn); !errors.Is(err, ErrBadRequest) {
+		t.Errorf("bad request: %v", err)
+	}
+	if err := d.SendOn(e, c, "TCP", outRequest("OPTIONS"), nil); !errors.Is(err, ErrNilFunc) {
+		t.Errorf("nil func: %v", err)
+	}
+	d.HandleMessage(c, responseTo(t, c.lastSent(t), 200))
+	if n := d.Outstanding(c.ID()); n != 2 {
+		t.Fatalf("Outstanding after a response = %d, want 2", n)
+	}
+	d.HandleClose(c, nil)
+	if n := d.Outstanding(c.ID()); n != 0 {
+		t.Fatalf("Outstanding after close = %d, want 0", n)
+	}
+	if s, errs := r.get(); len(s) != 1 || len(errs) != 2 {
+		t.Fatalf("statuses %v errors %v", s, errs)
 	}
 }

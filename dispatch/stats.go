@@ -35,6 +35,7 @@ type stats struct {
 	declined    atomic.Uint64
 	malformed   atomic.Uint64
 	replies     atomic.Uint64
+	replyCodes  [600]atomic.Uint64 // replies by status - 100
 	sent        atomic.Uint64
 	sentACK     atomic.Uint64
 	throttled   atomic.Uint64
@@ -72,4 +73,17 @@ func (d *Dispatcher) Stats() Stats {
 		SendErrors:    s.sendErrors.Load(),
 		Outstanding:   s.outstanding.Load(),
 	}
+}
+
+// ReplyCounts returns the responses the dispatcher sent itself, by status
+// code (500, 481, 400 and endpoints' declines). Any goroutine; it allocates,
+// so call it off the hot path.
+func (d *Dispatcher) ReplyCounts() map[int]uint64 {
+	out := make(map[int]uint64)
+	for i := range d.stats.replyCodes {
+		if n := d.stats.replyCodes[i].Load(); n > 0 {
+			out[i+100] = n
+		}
+	}
+	return out
 }

@@ -88,9 +88,10 @@ func (d *Dispatcher) Add(eps ...*Endpoint) error {
 }
 
 // Remove removes endpoints (ignoring those not added here), clears the
-// default endpoint if it is one of them, and drops their dialog claims.
-// Requests already routed to them may still reach their handlers, and their
-// outstanding requests still get their responses. Any goroutine.
+// default endpoint if it is one of them, drops their dialog claims and
+// calls Transport.Release for each. Requests already routed to them may
+// still reach their handlers, and their outstanding requests still get
+// their responses. Any goroutine.
 func (d *Dispatcher) Remove(eps ...*Endpoint) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -114,6 +115,11 @@ func (d *Dispatcher) Remove(eps ...*Endpoint) {
 	d.tbl.Store(buildTable(keep, def))
 	for _, e := range gone {
 		d.dropClaims(e)
+	}
+	if tr := d.tr.Load(); tr != nil {
+		for _, e := range gone {
+			(*tr).Release(e)
+		}
 	}
 }
 

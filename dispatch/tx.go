@@ -345,3 +345,16 @@ func (d *Dispatcher) endAll(err error) {
 		}
 	}
 }
+
+// Outstanding returns the number of requests sent on the connection with
+// the given ID that wait for their final response (the engine reports it
+// as the connection's in-flight work). Any goroutine.
+func (d *Dispatcher) Outstanding(connID uint64) int {
+	sh := d.connShard(connID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if cs := sh.m[connID]; cs != nil {
+		return cs.n
+	}
+	return 0
+}

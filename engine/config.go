@@ -5,7 +5,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/sipcm/sipcm/dispatch"
 	"github.com/sipcm/sipcm/internal/wheel"
+	"github.com/sipcm/sipcm/pool"
 	"github.com/sipcm/sipcm/sipparse"
 )
 
@@ -36,8 +38,34 @@ type Config struct {
 	Logger *slog.Logger
 
 	// Handler receives every message read, on the connection's loop.
-	// Nil means DefaultHandler, which answers OPTIONS with 200.
+	// Nil means the manager's dispatcher ([Manager.Dispatcher]): requests
+	// go to the endpoints added to it, those no endpoint takes are
+	// answered by it (500, 481 for a CANCEL, nothing for an ACK), and
+	// responses go to the endpoints that sent the requests.
+	// [DefaultHandler] answers OPTIONS with 200 by itself. Whatever the
+	// Handler, the dispatcher and the pools learn of every connection
+	// that closes.
 	Handler Handler
+
+	// Dispatch configures the manager's dispatcher (T1, Timeout,
+	// ThrottleLimit, SentBy). Its Client, Transport, Clock and Tick are
+	// set by the manager: the manager's kind, the manager itself, Clock
+	// and Tick.
+	Dispatch dispatch.Config
+
+	// PoolSize is the default size of the pools of outgoing connections
+	// the manager's endpoints send through (see package pool): 1 to
+	// pool.MaxSize, or pool.Unlimited for no sharing (each endpoint gets
+	// connections of its own). Zero means 5 (pool.DefaultPoolSize) on a
+	// server manager and pool.Unlimited on a client manager.
+	PoolSize int
+
+	// Pool configures the pools further: OpenTimeout (zero means
+	// DialTimeout), LeaseTimeout, Linger, DrainTimeout, and SweepInterval
+	// (how often the manager's ticker sweeps the pools; zero means 1 s).
+	// Its DefaultSize, Lanes and Now are set by the manager: PoolSize,
+	// the loop count and Clock.
+	Pool pool.Config
 
 	// Loops is the number of gnet event loops. Zero means one per CPU.
 	Loops int
@@ -125,11 +153,21 @@ func (c *Config) Validate() error {
 		return configError("MaxConnsPerIP is negative")
 	case c.ShutdownPoll < 0:
 		return configError("ShutdownPoll is negative")
+	case c.PoolSize != pool.Unlimited && (c.PoolSize < 0 || c.PoolSize > pool.MaxSize):
+		return configError("PoolSize is neither 1 to pool.MaxSize nor pool.Unlimited")
 	}
 	if err := (wheel.Config{Tick: c.Tick, Slots: c.WheelSlots}).Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if err := c.Limits.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if err := c.Dispatch.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	pc := c.Pool
+	pc.DefaultSize, pc.Lanes = 0, 0
+	if err := pc.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return nil
@@ -139,9 +177,6 @@ func (c *Config) Validate() error {
 func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
-	}
-	if c.Handler == nil {
-		c.Handler = DefaultHandler{}
 	}
 	if c.ReadBufferCap == 0 {
 		c.ReadBufferCap = DefaultReadBufferCap

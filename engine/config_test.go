@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipcm/sipcm/dispatch"
+	"github.com/sipcm/sipcm/pool"
 	"github.com/sipcm/sipcm/sipparse"
 )
 
@@ -26,6 +28,13 @@ func TestConfigValidate(t *testing.T) {
 		{"per IP", Config{MaxConnsPerIP: -1}, false},
 		{"shutdown poll", Config{ShutdownPoll: -1}, false},
 		{"limits", Config{Limits: sipparse.Limits{MaxHeaderBytes: 1 << 20, MaxMessageBytes: 1 << 10}}, false},
+		{"pool size", Config{PoolSize: 3}, true},
+		{"pool unlimited", Config{PoolSize: pool.Unlimited}, true},
+		{"pool size negative", Config{PoolSize: -2}, false},
+		{"pool size too large", Config{PoolSize: pool.MaxSize + 1}, false},
+		{"pool config", Config{Pool: pool.Config{LeaseTimeout: -1}}, false},
+		{"pool fields set by the manager", Config{Pool: pool.Config{DefaultSize: -7, Lanes: 9999}}, true},
+		{"dispatch config", Config{Dispatch: dispatch.Config{T1: -1}}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,8 +63,83 @@ func TestConfigDefaults(t *testing.T) {
 	if d.Tick != DefaultTick || d.WheelSlots != DefaultWheelSlots ||
 		d.FirstMessageTimeout != DefaultFirstMessageTimeout || d.IdleTimeoutIn != DefaultIdleTimeoutIn ||
 		d.IdleTimeoutOut != 0 || d.DialTimeout != DefaultDialTimeout || d.WriteHighWater != DefaultWriteHighWater ||
-		d.Logger == nil || d.Handler == nil || d.Clock == nil {
+		d.Logger == nil || d.Handler != nil || d.Clock == nil {
 		t.Fatalf("defaults %+v", d)
+	}
+}
+
+// TestLayerDefaults: a server manager's pools default to 5 connections, a
+// client manager's to no sharing; both have a dispatcher, and only the
+// client's refuses peer-to-peer endpoints.
+func TestLayerDefaults(t *testing.T) {
+	s, err := NewTCPServer(Config{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cm, err := NewClientManager(Config{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cm.Close()
+	sized, err := NewTCPServer(Config{Logger: testLogger(t), PoolSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sized.Close()
+	if s.DefaultPoolSize() != pool.DefaultPoolSize || cm.DefaultPoolSize() != pool.Unlimited || sized.DefaultPoolSize() != 2 {
+		t.Fatalf("default pool sizes %d %d %d", s.DefaultPoolSize(), cm.DefaultPoolSize(), sized.DefaultPoolSize())
+	}
+	p2p := func() *dispatch.Endpoint {
+		return newEndpoint(t, dispatch.EndpointConfig{Kind: dispatch.PeerToPeer, AOR: "sip:p@example.com"})
+	}
+	if err := s.Dispatcher().Add(p2p()); err != nil {
+		t.Errorf("server refuses a peer-to-peer endpoint: %v", err)
+	}
+	if err := cm.Dispatcher().Add(p2p()); !errors.Is(err, dispatch.ErrPeerToPeerOnClient) {
+		t.Errorf("client manager: %v, want ErrPeerToPeerOnClient", err)
+	}
+}
+
+func TestPoolKey(t *testing.T) {
+	tests := []struct {
+		dst   dispatch.Dest
+		group string
+		want  pool.Key
+		err   error
+	}{
+		{dispatch.Dest{Host: "a.example"}, "", pool.Key{Host: "a.example", Port: 5060, Transport: pool.TCP}, nil},
+		{dispatch.Dest{Host: "A.example", Port: 7, Transport: "tcp"}, "g", pool.Key{Host: "A.example", Port: 7, Transport: pool.TCP, Identity: "g"}, nil},
+		{dispatch.Dest{Host: "::1", Transport: "TLS"}, "", pool.Key{Host: "::1", Port: 5061, Transport: pool.TLS}, nil},
+		{dispatch.Dest{Host: "a", Transport: "UDP"}, "", pool.Key{}, ErrTransport},
+		{dispatch.Dest{}, "", pool.Key{}, pool.ErrKey},
+	}
+	for _, tt := range tests {
+		k, err := PoolKey(tt.dst, tt.group)
+		if tt.err != nil {
+			if !errors.Is(err, tt.err) {
+				t.Errorf("%+v: error %v, want %v", tt.dst, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || k != tt.want {
+			t.Errorf("%+v: %+v %v, want %+v", tt.dst, k, err, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		k    pool.Key
+		addr string
+	}{
+		{pool.Key{Host: "::1", Port: 5060, Transport: pool.TCP}, "[::1]:5060"},
+		{pool.Key{Host: "[::1]", Port: 5060, Transport: pool.TCP}, "[::1]:5060"},
+		{pool.Key{Host: "h.example", Port: 1, Transport: pool.TCP}, "h.example:1"},
+	} {
+		if _, addr, err := dialTarget(tt.k); err != nil || addr != tt.addr {
+			t.Errorf("dialTarget(%+v) = %q, %v", tt.k, addr, err)
+		}
+	}
+	if _, _, err := dialTarget(pool.Key{Host: "h", Port: 1, Transport: pool.TLS}); !errors.Is(err, ErrTransport) {
+		t.Errorf("TLS dial: %v, want ErrTransport", err)
 	}
 }
 

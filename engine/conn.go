@@ -69,6 +69,7 @@ type Conn struct {
 	created    time.Duration
 	gc         gnet.Conn
 	l          *loop
+	pc         *poolConn // set for the connections of a pool
 
 	// Written by the loop, read by any goroutine.
 	opened                             atomic.Bool

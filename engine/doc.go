@@ -3,9 +3,39 @@
 // A manager owns a set of gnet event loops (one per CPU by default) and every
 // connection on them. [ClientManager] only dials; [TCPServer] also listens on
 // addresses added and removed while it runs; a TLS server (package tlsbridge)
-// is the same core with TLS listeners. All share [Manager]: dialing,
-// enumeration ([Manager.Conns]), counters ([Manager.Stats]), timeouts and
-// shutdown.
+// is the same core with TLS listeners. All share [Manager]: dialing, the
+// dispatcher of its endpoints and the pools they send through, enumeration
+// ([Manager.Conns], [Manager.Pools]), counters ([Manager.Stats]), timeouts
+// and shutdown.
+//
+// # Endpoints and dispatch
+//
+// Every endpoint belongs to one manager: it is added to the manager's
+// dispatcher ([Manager.Dispatcher], a *dispatch.Dispatcher made with the
+// manager). With no Config.Handler, every message read goes to the
+// dispatcher on its loop: a request to the endpoint it routes to, or, when
+// no endpoint takes it, answered by the manager (500, 481 for a CANCEL,
+// nothing for an ACK); a response to the endpoint whose request it answers.
+// Whatever the Handler, the dispatcher learns of every connection that
+// closes, so the requests outstanding on it end with an error. A client
+// manager's dispatcher refuses peer-to-peer endpoints.
+//
+// # Pools
+//
+// An endpoint sends with the dispatcher's Send; the manager gives it a
+// connection from a pool (package pool) keyed by the destination (host as
+// given, port, transport) and the endpoint's group (dispatch.EndpointConfig
+// Group, the pool identity). On a server manager the endpoints of a group
+// share up to Config.PoolSize (5) connections per destination, handed out
+// round-robin; a client manager's pools are pool.Unlimited by default, so
+// each endpoint has connections of its own. [Manager.ConnFor] picks (and
+// may dial) off the loops; [Manager.TryConnFor] never blocks, starting the
+// dial on a goroutine of the manager, for use on a loop with the
+// dispatcher's SendOn. The pool's dials are the manager's own (DialTimeout,
+// then onto a loop); a connection that closes leaves its pool at once. The
+// manager's ticker expires the dispatcher's requests and sweeps the pools
+// (leases, draining, linger); an endpoint removed from the dispatcher
+// releases its pools.
 //
 // # Reading
 //
@@ -64,5 +94,6 @@
 // Every method says which goroutine may call it: "any goroutine", or "loop
 // only", meaning inside a Handler call or a function run by [Conn.Execute]
 // on the connection's loop. A manager starts its goroutines in Start,
-// Listen and DialAsync and stops them all in Close and Shutdown.
+// Listen, DialAsync and TryConnFor (a dial) and stops them all in Close and
+// Shutdown.
 package engine

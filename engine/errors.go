@@ -24,6 +24,10 @@ var (
 
 	// ErrStarted means Start was called twice.
 	ErrStarted = errors.New("engine: manager already started")
+
+	// ErrTransport means a destination's transport is unknown, or cannot
+	// be dialed by this manager (TLS comes with the TLS bridge).
+	ErrTransport = errors.New("engine: unsupported transport")
 )
 
 func configError(msg string) error {

@@ -77,6 +77,8 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 	}
 	m.log.Debug("engine: connection closed", "conn", c.id, "direction", c.dir,
 		"remote", c.remote, "err", err)
+	m.disp.HandleClose(c, err) // ends the requests outstanding on c
+	m.dropPooled(c)
 	if m.ch != nil {
 		m.ch.HandleClose(c, err)
 	}

@@ -2,8 +2,11 @@ package engine
 
 import "github.com/sipcm/sipcm/sipparse"
 
-// Handler receives the messages read by a manager's connections. The dispatch
-// layer implements it; [DefaultHandler] answers OPTIONS by itself.
+// Handler receives the messages read by a manager's connections. Without
+// one (Config.Handler nil) they go to the manager's dispatcher;
+// [DefaultHandler] answers OPTIONS by itself. A Handler that wants the
+// dispatcher's routing and response correlation for some messages calls
+// [Manager.Dispatcher]'s HandleMessage with them.
 type Handler interface {
 	// HandleMessage is called on c's loop for every message that parsed
 	// (requests that did not parse are answered by the engine). m and the
@@ -29,8 +32,9 @@ type ConnHandler interface {
 }
 
 // DefaultHandler answers OPTIONS with 200 and every other request but ACK
-// with 501, and drops responses: a server with it answers keep-alive
-// OPTIONS with no other code.
+// with 501, and drops responses: a server with it (Config.Handler)
+// answers keep-alive OPTIONS with no other code, as benchmarks want. It is
+// no longer the default: a zero Config dispatches.
 type DefaultHandler struct{}
 
 // HandleMessage implements Handler. Loop only.

@@ -230,7 +230,7 @@ func TestDialErrors(t *testing.T) {
 func TestClientRoundTrip(t *testing.T) {
 	// A client manager sends OPTIONS to a server manager; the client's
 	// handler gets the 200.
-	_, addr := startServer(t, Config{})
+	_, addr := startServer(t, Config{Handler: DefaultHandler{}})
 	got := make(chan int, 1)
 	cm, err := NewClientManager(Config{Logger: testLogger(t), Handler: handlerFunc(func(c *Conn, m *messageView) {
 		if !m.Request {

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
+
+	"github.com/sipcm/sipcm/dispatch"
+	"github.com/sipcm/sipcm/pool"
 )
 
 type state uint8
@@ -24,17 +27,33 @@ const (
 )
 
 // Manager is the core shared by every manager kind: the event loops, the
-// connections on them, their timeouts, outbound dialing, enumeration and
-// counters. It is used through [ClientManager] or [TCPServer], which embed
-// it. All its methods may be called from any goroutine, but the blocking
-// ones (Dial, Close, Shutdown) must not be called from an event loop.
+// connections on them, their timeouts, outbound dialing, the dispatcher of
+// its endpoints and the pools they send through, enumeration and counters.
+// It is used through [ClientManager] or [TCPServer], which embed it. All
+// its methods may be called from any goroutine, but the blocking ones
+// (Dial, ConnFor, Close, Shutdown) must not be called from an event loop.
 type Manager struct {
-	cfg   Config // with defaults applied
-	log   *slog.Logger
-	clock Clock
-	h     Handler
-	ch    ConnHandler // h, when it implements ConnHandler
-	toTag []byte      // To tag of the responses the engine sends itself
+	cfg    Config // with defaults applied
+	log    *slog.Logger
+	clock  Clock
+	h      Handler
+	ch     ConnHandler // h, when it implements ConnHandler
+	toTag  []byte      // To tag of the responses the engine sends itself
+	client bool        // a client manager
+
+	disp  *dispatch.Dispatcher
+	pools *pool.Manager
+	epoch time.Time // wall time at clock 0, for the pools' time.Time
+	ctx   context.Context
+	stop  context.CancelFunc // cancels ctx: Close
+
+	hmu  sync.RWMutex
+	hm   map[handleKey]*pool.Handle
+	byEP map[*dispatch.Endpoint][]handleKey
+
+	sweepMu        sync.Mutex
+	lastPoolSweep  time.Duration
+	poolSweepEvery time.Duration
 
 	mu        sync.Mutex
 	state     state
@@ -54,8 +73,9 @@ type Manager struct {
 	perIP   map[netip.Addr]int
 }
 
-// init prepares a zero Manager for cfg.
-func (m *Manager) init(cfg Config) error {
+// init prepares a zero Manager for cfg; client is true for a client
+// manager.
+func (m *Manager) init(cfg Config, client bool) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -63,8 +83,15 @@ func (m *Manager) init(cfg Config) error {
 	m.cfg = cfg
 	m.log = cfg.Logger
 	m.clock = cfg.Clock
+	m.client = client
+	if err := m.initLayers(); err != nil {
+		return err
+	}
 	m.h = cfg.Handler
-	m.ch, _ = cfg.Handler.(ConnHandler)
+	if m.h == nil {
+		m.h = dispatchHandler{m.disp}
+	}
+	m.ch, _ = m.h.(ConnHandler)
 	m.listeners = make(map[*Listener]struct{})
 	m.stopped = make(chan struct{})
 	m.perIP = make(map[netip.Addr]int)
@@ -133,6 +160,8 @@ func (m *Manager) Close() error {
 	switch m.state {
 	case stateNew:
 		m.state = stateClosed
+		m.stop()
+		m.closeLayers()
 		close(m.stopped)
 		m.mu.Unlock()
 		return nil
@@ -145,11 +174,13 @@ func (m *Manager) Close() error {
 	lns := m.takeListeners()
 	m.mu.Unlock()
 
+	m.stop() // cancels the dials in flight
 	for _, ln := range lns {
 		ln.stop()
 	}
 	m.wg.Wait()
 	err := m.cli.Stop()
+	m.closeLayers()
 	close(m.stopped)
 	return err
 }
@@ -216,8 +247,15 @@ func (m *Manager) takeListeners() []*Listener {
 
 // Dial opens an outgoing TCP connection to address ("host:port"; network
 // is "tcp", "tcp4" or "tcp6") within Config.DialTimeout and ctx, and puts
-// it on an event loop. Any goroutine but an event loop: it blocks.
+// it on an event loop. The connection belongs to no pool: endpoints send
+// through pools with [Manager.ConnFor]. Any goroutine but an event loop: it
+// blocks.
 func (m *Manager) Dial(ctx context.Context, network, address string) (*Conn, error) {
+	return m.dial(ctx, network, address, nil)
+}
+
+// dial is Dial; pc, when not nil, makes the connection a pooled one.
+func (m *Manager) dial(ctx context.Context, network, address string, pc *poolConn) (*Conn, error) {
 	if err := m.enter(); err != nil {
 		return nil, err
 	}
@@ -227,6 +265,9 @@ func (m *Manager) Dial(ctx context.Context, network, address string) (*Conn, err
 	default:
 		return nil, &net.OpError{Op: "dial", Net: network, Err: net.UnknownNetworkError(network)}
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(m.ctx, cancel)()
 	d := net.Dialer{Timeout: m.cfg.DialTimeout, KeepAlive: m.cfg.TCPKeepAlive}
 	nc, err := d.DialContext(ctx, network, address)
 	if err != nil {
@@ -234,6 +275,10 @@ func (m *Manager) Dial(ctx context.Context, network, address string) (*Conn, err
 		return nil, err
 	}
 	c := m.newConn(Outgoing, nc.LocalAddr(), nc.RemoteAddr())
+	if pc != nil {
+		pc.c = c
+		c.pc = pc
+	}
 	if err := m.enroll(nc.(*net.TCPConn), c); err != nil {
 		m.shared.dialErrors.Add(1)
 		return nil, err
@@ -249,12 +294,16 @@ func (m *Manager) DialAsync(ctx context.Context, network, address string, done f
 	if done == nil {
 		panic("engine: DialAsync with nil done")
 	}
+	return m.dialAsync(ctx, network, address, nil, done)
+}
+
+func (m *Manager) dialAsync(ctx context.Context, network, address string, pc *poolConn, done func(*Conn, error)) error {
 	if err := m.enter(); err != nil {
 		return err
 	}
 	go func() {
 		defer m.wg.Done()
-		c, err := m.Dial(ctx, network, address)
+		c, err := m.dial(ctx, network, address, pc)
 		done(c, err)
 	}()
 	return nil
@@ -306,8 +355,9 @@ func (m *Manager) loopList() []*loop {
 	return append([]*loop(nil), m.loops...)
 }
 
-// tick asks every loop to advance its wheel. It runs on gnet's ticker
-// goroutine and touches no connection state.
+// tick asks every loop to advance its wheel, and sweeps the dispatcher and
+// the pools. It runs on gnet's ticker goroutine and touches no connection
+// state.
 func (m *Manager) tick() {
 	for _, l := range m.loopList() {
 		if !l.tickPending.Swap(true) {
@@ -316,11 +366,13 @@ func (m *Manager) tick() {
 			}
 		}
 	}
+	m.sweep()
 }
 
-// advance runs one tick on every loop now and waits for it: tests use it
-// with a fake clock.
+// advance runs one tick on every loop now and waits for it, then sweeps
+// the dispatcher and the pools: tests use it with a fake clock.
 func (m *Manager) advance() {
+	defer m.sweep()
 	for _, l := range m.loopList() {
 		done := make(chan struct{})
 		err := l.el.Execute(context.Background(), gnet.RunnableFunc(func(context.Context) error {

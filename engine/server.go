@@ -22,7 +22,7 @@ type TCPServer struct {
 // Listen.
 func NewTCPServer(cfg Config) (*TCPServer, error) {
 	s := new(TCPServer)
-	if err := s.init(cfg); err != nil {
+	if err := s.init(cfg, false); err != nil {
 		return nil, err
 	}
 	return s, nil

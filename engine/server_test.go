@@ -13,7 +13,7 @@ import (
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
 
 func TestOptions(t *testing.T) {
-	s, addr := startServer(t, Config{})
+	s, addr := startServer(t, Config{Handler: DefaultHandler{}})
 	c := dial(t, addr)
 	c.send(options("b1", 1))
 	resp := c.mustRead()
@@ -34,7 +34,7 @@ func TestOptions(t *testing.T) {
 }
 
 func TestPipelined(t *testing.T) {
-	_, addr := startServer(t, Config{})
+	_, addr := startServer(t, Config{Handler: DefaultHandler{}})
 	c := dial(t, addr)
 	const n = 200
 	var b strings.Builder
@@ -53,7 +53,7 @@ func TestPipelined(t *testing.T) {
 // TestSplitEveryByte sends a request in two writes split at every byte,
 // pipelined behind a whole one, so the framer sees partial messages.
 func TestSplitEveryByte(t *testing.T) {
-	_, addr := startServer(t, Config{})
+	_, addr := startServer(t, Config{Handler: DefaultHandler{}})
 	c := dial(t, addr)
 	msg := options("split", 7)
 	for i := 1; i < len(msg); i++ {
@@ -69,7 +69,7 @@ func TestSplitEveryByte(t *testing.T) {
 }
 
 func TestKeepAlive(t *testing.T) {
-	s, addr := startServer(t, Config{})
+	s, addr := startServer(t, Config{Handler: DefaultHandler{}})
 	c := dial(t, addr)
 	c.send("\r\n\r\n")
 	pong := make([]byte, 2)
@@ -103,7 +103,7 @@ func TestMalformed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, addr := startServer(t, Config{})
+			s, addr := startServer(t, Config{Handler: DefaultHandler{}})
 			c := dial(t, addr)
 			// The follow-up request shows the stream survived.
 			c.send(tt.in + options("next", 2))
@@ -131,7 +131,7 @@ func TestFramingLost(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, addr := startServer(t, Config{})
+			s, addr := startServer(t, Config{Handler: DefaultHandler{}})
 			c := dial(t, addr)
 			c.send(tt.in)
 			c.expectClosed()
@@ -143,7 +143,7 @@ func TestFramingLost(t *testing.T) {
 }
 
 func TestOversize(t *testing.T) {
-	s, addr := startServer(t, Config{})
+	s, addr := startServer(t, Config{Handler: DefaultHandler{}})
 	c := dial(t, addr)
 	body := strings.Repeat("x", 100<<10)
 	big := strings.Replace(options("big", 1), "Content-Length: 0", fmt.Sprint("Content-Length: ", len(body)), 1) + body
@@ -160,7 +160,7 @@ func TestOversize(t *testing.T) {
 }
 
 func TestManyConns(t *testing.T) {
-	s, addr := startServer(t, Config{})
+	s, addr := startServer(t, Config{Handler: DefaultHandler{}})
 	const conns, reqs = 50, 20
 	var wg sync.WaitGroup
 	errs := make(chan error, conns)
@@ -219,7 +219,7 @@ func TestManyConns(t *testing.T) {
 }
 
 func TestListenersAtRuntime(t *testing.T) {
-	s, addr1 := startServer(t, Config{})
+	s, addr1 := startServer(t, Config{Handler: DefaultHandler{}})
 	addrs := []string{addr1}
 	ln2, err := s.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
@@ -295,7 +295,7 @@ func TestListenErrors(t *testing.T) {
 }
 
 func TestDefaultHandler(t *testing.T) {
-	_, addr := startServer(t, Config{})
+	_, addr := startServer(t, Config{Handler: DefaultHandler{}})
 	c := dial(t, addr)
 	invite := strings.NewReplacer("OPTIONS", "INVITE").Replace(options("inv", 1))
 	ack := strings.NewReplacer("OPTIONS", "ACK").Replace(options("inv", 1))

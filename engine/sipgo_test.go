@@ -6,12 +6,18 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipcm/sipcm/dispatch"
 )
 
-// TestSipgoClient: sipgo, as a real SIP peer over TCP, sends OPTIONS and
-// gets the 200 the default handler answers.
+// TestSipgoClient: sipgo, as a real SIP peer over TCP, sends OPTIONS to an
+// endpoint of the server's dispatcher and gets the 200 it answers.
 func TestSipgoClient(t *testing.T) {
 	s, addr := startServer(t, Config{})
+	ep := newEndpoint(t, dispatch.EndpointConfig{AOR: "sip:srv@127.0.0.1", Handler: answer(200)})
+	if err := s.Dispatcher().Add(ep); err != nil {
+		t.Fatal(err)
+	}
 	ua, err := sipgo.NewUA()
 	if err != nil {
 		t.Fatal(err)

@@ -37,7 +37,7 @@ func openConns(t *testing.T, s *TCPServer, addr string, n int) []*client {
 
 func TestFirstMessageTimeout(t *testing.T) {
 	clock := fakeClock()
-	s, addr := startServer(t, Config{Clock: clock, Loops: 1})
+	s, addr := startServer(t, Config{Clock: clock, Loops: 1, Handler: DefaultHandler{}})
 	cs := openConns(t, s, addr, 3) // each sent a keep-alive: not a message
 	silent, pinging, talking := cs[0], cs[1], cs[2]
 	talking.send(options("t", 1))

@@ -103,3 +103,15 @@ type DialFunc func(ctx context.Context, k Key) (Conn, error)
 
 // Dial calls f(ctx, k).
 func (f DialFunc) Dial(ctx context.Context, k Key) (Conn, error) { return f(ctx, k) }
+
+// AsyncDialer is a Dialer that can also dial without blocking its caller,
+// as Handle.TryGet needs. The engine implements it with dials on
+// goroutines it owns.
+type AsyncDialer interface {
+	Dialer
+	// DialAsync starts dialing k's destination under k's identity and
+	// returns at once. Unless it returns an error, it calls done exactly
+	// once, on another goroutine, with the result; ctx carries the open
+	// timeout. When it returns an error, done is never called.
+	DialAsync(ctx context.Context, k Key, done func(Conn, error)) error
+}

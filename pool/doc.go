@@ -17,9 +17,13 @@
 // round-robin counter chosen by the caller's lane (one counter per 128
 // bytes, so goroutines on different lanes do not contend) and loads the
 // slot's connection. [Handle.GetLoop] is the same for an event loop that
-// owns its lane: its counter is plain memory, with no atomic increment. An empty or broken slot is claimed with a
-// compare-and-swap so that only one dial runs per slot; other callers use
-// another live slot or wait for that dial. A broken connection is replaced
+// owns its lane: its counter is plain memory, with no atomic increment.
+// An empty or broken slot is claimed with a compare-and-swap so that only
+// one dial runs per slot; other callers use another live slot or wait for
+// that dial. [Handle.TryGet] and [Handle.TryGetLoop] never wait: when no
+// live connection can be handed out they start the dial through an
+// [AsyncDialer] and return [ErrDialing], and call the caller's ready
+// function when the dial ends. A broken connection is replaced
 // by a compare-and-swap on that exact connection, so a late report that an
 // old connection closed never removes its replacement.
 //

@@ -26,6 +26,14 @@ var (
 	ErrOpenTimeout = errors.New("pool: open timeout")
 	// ErrStarted is returned by a second call to Manager.Start.
 	ErrStarted = errors.New("pool: already started")
+	// ErrDialing is returned by TryGet and TryGetLoop when the pool has no
+	// live connection to hand out now: a dial is under way (started by
+	// that call or an earlier one), and the ready function passed is
+	// called when it ends.
+	ErrDialing = errors.New("pool: no connection yet, dialing")
+	// ErrNoAsyncDial is returned by TryGet when a dial is needed and the
+	// Dialer is not an AsyncDialer.
+	ErrNoAsyncDial = errors.New("pool: dialer cannot dial asynchronously")
 )
 
 // errRetry tells a caller of Get to reload the snapshot: the slot it used

@@ -10,9 +10,11 @@ import (
 type Manager struct {
 	cfg    Config
 	dialer Dialer
+	async  AsyncDialer // dialer, when it is one
 
 	mu      sync.Mutex
 	pools   map[Key]*Pool
+	sizes   map[Key]int // sizes set with SetKeySize
 	defSize int
 	closed  bool
 	stop    chan struct{} // non-nil once started
@@ -28,10 +30,13 @@ func NewManager(cfg Config, d Dialer) (*Manager, error) {
 		return nil, ErrNoDialer
 	}
 	cfg = cfg.withDefaults()
+	ad, _ := d.(AsyncDialer)
 	return &Manager{
 		cfg:     cfg,
 		dialer:  d,
+		async:   ad,
 		pools:   make(map[Key]*Pool),
+		sizes:   make(map[Key]int),
 		defSize: cfg.DefaultSize,
 	}, nil
 }
@@ -64,6 +69,36 @@ func (m *Manager) SetDefaultSize(n int) error {
 	return nil
 }
 
+// SetKeySize sets the size of the pool for k: at once when the pool exists,
+// and whenever it is created again. n is 1..MaxSize or Unlimited; 0 removes
+// the setting, so that the pool follows the default size. (Pool.SetSize
+// changes only the live pool.) Any goroutine.
+func (m *Manager) SetKeySize(k Key, n int) error {
+	if n != 0 && !validSize(n) {
+		return ErrSize
+	}
+	if !k.valid() {
+		return ErrKey
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n == 0 {
+		delete(m.sizes, k)
+	} else {
+		m.sizes[k] = n
+	}
+	if p := m.pools[k]; p != nil {
+		p.mu.Lock()
+		p.own = n
+		if n == 0 {
+			n = m.defSize
+		}
+		p.resize(n)
+		p.mu.Unlock()
+	}
+	return nil
+}
+
 // Acquire returns a handle on the pool for k, creating the pool if needed
 // and taking a reference on it. A pool lingering without references is
 // reused with its connections. Any goroutine.
@@ -78,7 +113,12 @@ func (m *Manager) Acquire(k Key) (*Handle, error) {
 	}
 	p := m.pools[k]
 	if p == nil {
-		p = newPool(m, k, m.defSize)
+		size := m.defSize
+		if n := m.sizes[k]; n != 0 {
+			size = n
+		}
+		p = newPool(m, k, size)
+		p.own = m.sizes[k]
 		m.pools[k] = p
 	}
 	p.refs++

@@ -190,7 +190,7 @@ func (p *Pool) grow(ctx context.Context, s *snapshot) (c Conn, err error, ok boo
 		if sl.e.Load() != nil {
 			continue
 		}
-		d := &entry{done: make(chan struct{})}
+		d := newDialing()
 		if sl.e.CompareAndSwap(nil, d) {
 			if !hasEmpty(s.slots) {
 				s.full.Store(true) // the last one: the fast path may run
@@ -212,7 +212,7 @@ func (p *Pool) take(ctx context.Context, sl *slot, alt []*slot, ctr *atomic.Uint
 		e := sl.e.Load()
 		switch {
 		case e == nil || (e.c != nil && e.c.Broken()):
-			d := &entry{done: make(chan struct{})}
+			d := newDialing()
 			if !sl.e.CompareAndSwap(e, d) {
 				continue
 			}
@@ -263,17 +263,53 @@ func live(slots []*slot, from uint32) Conn {
 
 // dial fills the slot sl, which the caller claimed with the dialing entry d.
 func (p *Pool) dial(ctx context.Context, sl *slot, d *entry) (Conn, error) {
-	if sl.retired.Load() || p.snap.Load().closed {
-		// Claimed through a stale snapshot: undo, let the caller reload.
-		d.err = errRetry
-		sl.e.CompareAndSwap(d, nil)
-		close(d.done)
+	if !p.dialable(sl, d) {
 		return nil, errRetry
 	}
 	dctx, cancel := context.WithTimeout(ctx, p.m.cfg.OpenTimeout)
 	c, err := p.m.dialer.Dial(dctx, p.key)
 	timedOut := dctx.Err() == context.DeadlineExceeded && ctx.Err() == nil
 	cancel()
+	return p.dialed(sl, d, c, err, timedOut)
+}
+
+// dialAsync starts filling the slot sl, which the caller claimed with the
+// dialing entry d, through the AsyncDialer. It does not block.
+func (p *Pool) dialAsync(sl *slot, d *entry) {
+	if !p.dialable(sl, d) {
+		return
+	}
+	ad := p.m.async
+	if ad == nil {
+		p.dialed(sl, d, nil, ErrNoAsyncDial, false)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), p.m.cfg.OpenTimeout)
+	err := ad.DialAsync(ctx, p.key, func(c Conn, err error) {
+		timedOut := ctx.Err() == context.DeadlineExceeded
+		cancel()
+		p.dialed(sl, d, c, err, timedOut)
+	})
+	if err != nil {
+		cancel()
+		p.dialed(sl, d, nil, err, false)
+	}
+}
+
+// dialable reports whether sl may take the dial its claimer is about to
+// start; when not (the slot was claimed through a stale snapshot), it undoes
+// the claim and ends d with errRetry so that the caller reloads.
+func (p *Pool) dialable(sl *slot, d *entry) bool {
+	if sl.retired.Load() || p.snap.Load().closed {
+		sl.e.CompareAndSwap(d, nil)
+		d.finish(errRetry)
+		return false
+	}
+	return true
+}
+
+// dialed ends the dial into sl claimed by d with its result.
+func (p *Pool) dialed(sl *slot, d *entry, c Conn, err error, timedOut bool) (Conn, error) {
 	if err == nil && c == nil {
 		err = fmt.Errorf("dialer returned no connection")
 	}
@@ -283,15 +319,14 @@ func (p *Pool) dial(ctx context.Context, sl *slot, d *entry) (Conn, error) {
 		} else {
 			err = fmt.Errorf("%w: %s: %w", ErrDial, p.key, err)
 		}
-		d.err = err
 		sl.e.CompareAndSwap(d, nil)
 		p.notFull()
-		close(d.done)
+		d.finish(err)
 		return nil, err
 	}
 	e := &entry{c: c, born: p.m.cfg.Now()}
 	sl.e.CompareAndSwap(d, e) // only the claimer replaces d
-	close(d.done)
+	d.finish(nil)
 	if p.snap.Load().closed {
 		// Close raced with the dial: whoever empties the slot closes c.
 		if sl.e.CompareAndSwap(e, nil) {

@@ -2,6 +2,7 @@ package pool
 
 import (
 	"math/bits"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -27,12 +28,51 @@ type entry struct {
 	born time.Time // when the dial finished
 
 	// Dialing entries only: done is closed when the dial ends; err is set
-	// before, nil on success.
-	done chan struct{}
-	err  error
+	// before, nil on success. waiters are the ready functions of TryGet
+	// callers, called once the dial ended (ended true).
+	done    chan struct{}
+	err     error
+	wmu     sync.Mutex
+	waiters []func(error)
+	ended   bool
 }
 
+func newDialing() *entry { return &entry{done: make(chan struct{})} }
+
 func (e *entry) usable() bool { return e != nil && e.c != nil && !e.c.Broken() }
+
+// finish ends the dial of the dialing entry e with err and calls the
+// waiters on this goroutine: nil means "a connection may be ready, try
+// again" (also for errRetry, which never leaves the package).
+func (e *entry) finish(err error) {
+	e.err = err
+	close(e.done)
+	e.wmu.Lock()
+	ws := e.waiters
+	e.waiters, e.ended = nil, true
+	e.wmu.Unlock()
+	if err == errRetry {
+		err = nil
+	}
+	for _, fn := range ws {
+		fn(err)
+	}
+}
+
+// await adds fn (if not nil) to the waiters of the dialing entry e and
+// reports true, or reports false when the dial has already ended (e.err is
+// then set).
+func (e *entry) await(fn func(error)) bool {
+	e.wmu.Lock()
+	defer e.wmu.Unlock()
+	if e.ended {
+		return false
+	}
+	if fn != nil {
+		e.waiters = append(e.waiters, fn)
+	}
+	return true
+}
 
 // snapshot is an immutable view of a pool's slots, swapped whole on resize.
 type snapshot struct {
