@@ -46,7 +46,7 @@ type sipcmServer struct {
 }
 
 func startSipcm() (optionsServer, error) {
-	s, err := engine.NewTCPServer(engine.Config{Logger: benchLogger()})
+	s, err := engine.NewTCPServer(engine.Config{Logger: benchLogger(), Handler: engine.DefaultHandler{}})
 	if err != nil {
 		return nil, err
 	}

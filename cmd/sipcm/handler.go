@@ -3,50 +3,49 @@ package main
 import (
 	"sync/atomic"
 
+	"github.com/sipcm/sipcm/dispatch"
 	"github.com/sipcm/sipcm/engine"
 	"github.com/sipcm/sipcm/sipparse"
 )
 
-// serveHandler is the handler of sipcm serve until package dispatch is wired
-// in: the built-in endpoint answers OPTIONS with 200 and every other request
-// but ACK gets 501, as engine.DefaultHandler does. It counts the responses it
-// makes by status code for the admin endpoint.
-//
-// Dispatch seam: when dispatch lands, the engine's handler becomes the
-// dispatch manager with a built-in OPTIONS endpoint (unknown targets get the
-// automatic 500), and the admin endpoint's ResponseCounter reads dispatch's
-// counters instead of these.
+// serveHandler is the handler of sipcm serve. Out-of-dialog OPTIONS, the
+// keep-alive probe of SIP peers whatever its Request-URI, goes to the
+// built-in endpoint, which answers 200; every other message goes through the
+// manager's dispatcher, so a request for a target no endpoint serves gets the
+// dispatcher's automatic 500 (481 for CANCEL, nothing for ACK), and
+// responses are correlated to what the endpoints sent.
 type serveHandler struct {
-	codes [600]atomic.Uint64 // responses by status code - 100
+	d       *dispatch.Dispatcher
+	options dispatch.Handler // the built-in endpoint
+	ok      atomic.Uint64    // 200s the built-in endpoint sent
+}
+
+func newServeHandler() *serveHandler {
+	h := &serveHandler{}
+	h.options = dispatch.HandlerFunc(func(c dispatch.Conn, m *sipparse.Message) int {
+		if c.Respond(m, 200, "") == nil {
+			h.ok.Add(1)
+		}
+		return 0
+	})
+	return h
 }
 
 // HandleMessage implements engine.Handler. Loop only.
 func (h *serveHandler) HandleMessage(c *engine.Conn, m *sipparse.Message) {
-	if !m.Request {
+	if m.Request && m.Method == sipparse.MethodOptions && m.To.Tag.Empty() {
+		h.options.HandleRequest(c, m)
 		return
 	}
-	switch m.Method {
-	case sipparse.MethodAck:
-	case sipparse.MethodOptions:
-		h.respond(c, m, 200)
-	default:
-		h.respond(c, m, 501)
-	}
+	h.d.HandleMessage(c, m)
 }
 
-func (h *serveHandler) respond(c *engine.Conn, m *sipparse.Message, status int) {
-	if c.Respond(m, status, "") == nil {
-		h.codes[status-100].Add(1)
-	}
-}
-
-// ResponseCounts implements admin.ResponseCounter. Any goroutine.
+// ResponseCounts implements admin.ResponseCounter: the responses sipcm made
+// by itself, by status code. Any goroutine.
 func (h *serveHandler) ResponseCounts() map[int]uint64 {
-	out := make(map[int]uint64)
-	for i := range h.codes {
-		if n := h.codes[i].Load(); n > 0 {
-			out[i+100] = n
-		}
+	out := h.d.ReplyCounts()
+	if n := h.ok.Load(); n > 0 {
+		out[200] += n
 	}
 	return out
 }

@@ -140,7 +140,7 @@ func startServer(ctx context.Context, o *serveOptions, log *slog.Logger) (s *ser
 	if err != nil {
 		return nil, err
 	}
-	s = &server{log: log, handler: &serveHandler{}}
+	s = &server{log: log, handler: newServeHandler()}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -160,6 +160,7 @@ func startServer(ctx context.Context, o *serveOptions, log *slog.Logger) (s *ser
 	if err != nil {
 		return s, err
 	}
+	s.handler.d = s.eng.Dispatcher()
 	if err := s.eng.Start(); err != nil {
 		return s, err
 	}

@@ -27,14 +27,18 @@ func TestServe(t *testing.T) {
 	if got := c.request(t, "OPTIONS"); got != "SIP/2.0 200 OK" {
 		t.Errorf("OPTIONS: %q, want SIP/2.0 200 OK", got)
 	}
-	if got := c.request(t, "INFO"); got != "SIP/2.0 501 Not Implemented" {
-		t.Errorf("INFO: %q, want 501", got)
+	// No endpoint serves the target: the dispatcher's automatic 500.
+	if got := c.request(t, "INFO"); got != "SIP/2.0 500 Server Internal Error" {
+		t.Errorf("INFO: %q, want 500", got)
 	}
 	if got := metric(t, adm, `sipcm_messages_total{direction="in"}`); got != before+2 {
 		t.Errorf("messages in: %v, want %v", got, before+2)
 	}
 	if got := metric(t, adm, `sipcm_auto_responses_total{code="200"}`); got != 1 {
 		t.Errorf("auto responses 200: %v, want 1", got)
+	}
+	if got := metric(t, adm, `sipcm_auto_responses_total{code="500"}`); got != 1 {
+		t.Errorf("auto responses 500: %v, want 1", got)
 	}
 	if got := metric(t, adm, `sipcm_connections_open{direction="in"}`); got != 1 {
 		t.Errorf("connections open: %v, want 1", got)

@@ -12,7 +12,7 @@ import (
 // A Generator sends a fixed number of pipelined OPTIONS and reports the
 // result.
 func Example() {
-	srv, _ := engine.NewTCPServer(engine.Config{Loops: 1, Logger: slog.New(slog.DiscardHandler)})
+	srv, _ := engine.NewTCPServer(engine.Config{Loops: 1, Logger: slog.New(slog.DiscardHandler), Handler: engine.DefaultHandler{}})
 	_ = srv.Start()
 	defer srv.Close()
 	ln, _ := srv.Listen(context.Background(), "tcp", "127.0.0.1:0")
