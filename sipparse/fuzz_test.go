@@ -381,6 +381,11 @@ func sipgoMisreads(m *Message) bool {
 		if quoted(m.Vias[i].Params) {
 			return true
 		}
+		// sipgo drops the parameters of "host:port ;branch=..." (white
+		// space before the ';', which RFC 3261's SEMI allows).
+		if v := &m.Vias[i]; v.Host.End() < len(buf) && buf[v.Host.End()] == ':' && v.Params.Off >= 2 && isLWS(buf[v.Params.Off-2]) {
+			return true
+		}
 		if i+1 < len(m.Vias) && m.Vias[i].Params.Empty() && m.Vias[i+1].Header == m.Vias[i].Header {
 			return true
 		}
