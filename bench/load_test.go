@@ -49,10 +49,10 @@ var errBadResponse = errors.New("bench: response is not 200")
 // steady state it allocates nothing, so the allocations counted while it
 // runs are the server's.
 type loadConn struct {
-	nc    *net.TCPConn
-	req   []byte // loadWindow requests back to back
-	size  int    // length of one request
-	marks []int  // offsets of the sequence numbers in req
+	nc    net.Conn // TCP, or crypto/tls over TCP (tls_test.go)
+	req   []byte   // loadWindow requests back to back
+	size  int      // length of one request
+	marks []int    // offsets of the sequence numbers in req
 	seq   uint64
 	buf   []byte // responses read, framed from buf[r:w]
 	r, w  int
@@ -65,9 +65,14 @@ func dialLoad(addr string, id int) (*loadConn, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newLoadConn(nc, id), nil
+}
+
+// newLoadConn makes a load connection, numbered id, over nc.
+func newLoadConn(nc net.Conn, id int) *loadConn {
 	one := strings.ReplaceAll(loadRequest, connMark, fmt.Sprintf("%04x", id&0xffff))
 	c := &loadConn{
-		nc:   nc.(*net.TCPConn),
+		nc:   nc,
 		req:  []byte(strings.Repeat(one, loadWindow)),
 		size: len(one),
 		buf:  make([]byte, 64<<10),
@@ -83,7 +88,7 @@ func dialLoad(addr string, id int) (*loadConn, error) {
 			off += j + len(seqMark)
 		}
 	}
-	return c, nil
+	return c
 }
 
 // send writes the first k requests of the window, each with a new sequence

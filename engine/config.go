@@ -131,6 +131,11 @@ type Config struct {
 	// ShutdownPoll is how often Shutdown checks whether the outbound
 	// buffers have drained. Zero means 50 ms.
 	ShutdownPoll time.Duration
+
+	// TLS configures TLS: the certificate and checks of a TLSServer's
+	// listeners, and the outgoing TLS connections of every manager kind.
+	// The zero value verifies servers against the system roots.
+	TLS TLSConfig
 }
 
 // Validate reports whether c is usable. Zero fields stand for their
@@ -170,7 +175,7 @@ func (c *Config) Validate() error {
 	if err := pc.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	return nil
+	return c.TLS.validate()
 }
 
 // withDefaults returns c with every zero field set to its default.

@@ -133,13 +133,14 @@ func TestPoolKey(t *testing.T) {
 		{pool.Key{Host: "::1", Port: 5060, Transport: pool.TCP}, "[::1]:5060"},
 		{pool.Key{Host: "[::1]", Port: 5060, Transport: pool.TCP}, "[::1]:5060"},
 		{pool.Key{Host: "h.example", Port: 1, Transport: pool.TCP}, "h.example:1"},
+		{pool.Key{Host: "[::1]", Port: 5061, Transport: pool.TLS}, "[::1]:5061"},
 	} {
 		if _, addr, err := dialTarget(tt.k); err != nil || addr != tt.addr {
 			t.Errorf("dialTarget(%+v) = %q, %v", tt.k, addr, err)
 		}
 	}
-	if _, _, err := dialTarget(pool.Key{Host: "h", Port: 1, Transport: pool.TLS}); !errors.Is(err, ErrTransport) {
-		t.Errorf("TLS dial: %v, want ErrTransport", err)
+	if _, _, err := dialTarget(pool.Key{Host: "h", Port: 1, Transport: 9}); !errors.Is(err, ErrTransport) {
+		t.Errorf("unknown transport dial: %v, want ErrTransport", err)
 	}
 }
 

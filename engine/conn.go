@@ -70,6 +70,7 @@ type Conn struct {
 	gc         gnet.Conn
 	l          *loop
 	pc         *poolConn // set for the connections of a pool
+	tls        *tlsState // set for TLS connections
 
 	// Written by the loop, read by any goroutine.
 	opened                             atomic.Bool
@@ -149,13 +150,18 @@ func (c *Conn) SameLoop(d *Conn) bool { return d != nil && c.l == d.l }
 // gathered and sent in one system call when the handler returns; b may be
 // reused as soon as Write returns. Write fails with ErrBackpressure, sending
 // nothing, while the bytes waiting in the connection's outbound buffer have
-// reached Config.WriteHighWater, and with ErrConnClosed once the connection
-// has closed.
+// reached Config.WriteHighWater, with ErrConnClosed once the connection
+// has closed, and with ErrHandshake on a TLS connection whose handshake is
+// not done. On a TLS connection the bytes are encrypted; the gathered
+// writes of a handler call go out in as few TLS records as they fit in.
 func (c *Conn) Write(b []byte) error { return c.write(b, true) }
 
 func (c *Conn) write(b []byte, msg bool) error {
 	if c.closed.Load() {
 		return ErrConnClosed
+	}
+	if c.tls != nil && !c.tls.active {
+		return ErrHandshake
 	}
 	l := c.l
 	pending := 0
@@ -173,8 +179,8 @@ func (c *Conn) write(b []byte, msg bool) error {
 				return ErrConnClosed
 			}
 		}
-	} else if _, err := c.gc.Write(b); err != nil {
-		// gnet has closed the connection (and run OnClose).
+	} else if err := c.rawWrite(b); err != nil {
+		// The connection has closed (and OnClose has run).
 		return ErrConnClosed
 	}
 	n := uint64(len(b))
@@ -186,6 +192,16 @@ func (c *Conn) write(b []byte, msg bool) error {
 	}
 	c.lastActive.Store(int64(l.now))
 	return nil
+}
+
+// rawWrite writes b to the socket, encrypted on a TLS connection. On
+// error the connection has been closed. Loop only.
+func (c *Conn) rawWrite(b []byte) error {
+	if c.tls != nil {
+		return c.l.writeTLS(c, b)
+	}
+	_, err := c.gc.Write(b) // on error gnet has closed c
+	return err
 }
 
 // Send sends b from any goroutine: it runs [Conn.Write] on the

@@ -203,7 +203,8 @@ func TestTryConnFor(t *testing.T) {
 	if _, err := s.TryConnFor(e, dispatch.Dest{Host: "127.0.0.1", Transport: "SCTP"}, nil); !errors.Is(err, ErrTransport) {
 		t.Errorf("unknown transport: %v", err)
 	}
-	if _, err := s.ConnFor(context.Background(), e, dispatch.Dest{Host: "127.0.0.1", Transport: "TLS"}); !errors.Is(err, ErrTransport) {
-		t.Errorf("TLS: %v, want ErrTransport until the TLS bridge dials", err)
+	// TLS is dialed: nothing listens on 127.0.0.1:1.
+	if _, err := s.ConnFor(context.Background(), e, dispatch.Dest{Host: "127.0.0.1", Port: 1, Transport: "TLS"}); err == nil || errors.Is(err, ErrTransport) {
+		t.Errorf("TLS to a closed port: %v, want a dial error", err)
 	}
 }

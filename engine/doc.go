@@ -1,9 +1,9 @@
-// Package engine runs SIP connections over TCP on gnet event loops.
+// Package engine runs SIP connections over TCP and TLS on gnet event loops.
 //
 // A manager owns a set of gnet event loops (one per CPU by default) and every
 // connection on them. [ClientManager] only dials; [TCPServer] also listens on
-// addresses added and removed while it runs; a TLS server (package tlsbridge)
-// is the same core with TLS listeners. All share [Manager]: dialing, the
+// addresses added and removed while it runs; [TLSServer] is the same core
+// with TLS listeners (package tlsbridge). All share [Manager]: dialing, the
 // dispatcher of its endpoints and the pools they send through, enumeration
 // ([Manager.Conns], [Manager.Pools]), counters ([Manager.Stats]), timeouts
 // and shutdown.
@@ -83,17 +83,47 @@
 //
 // # TLS
 //
-// Transport TLS, [Conn.SetPeerIdentity] and ConnInfo.PeerIdentity are the
-// place of the TLS bridge: a TLS connection puts a tlsbridge layer between
-// the socket and the framer (ciphertext fed on the loop, plaintext framed
-// as above; writes encrypted to the gnet connection), with the handshake on
-// a goroutine of its own.
+// A TLS connection puts a tlsbridge.Conn between the socket and the
+// framer. Its handshake runs on a goroutine of its own (incoming ones at
+// most TLSConfig.MaxHandshakes at once), fed on the loop with what the
+// socket reads and writing through gnet's AsyncWrite; then the loop
+// activates it, and from there on every read is decrypted on the loop
+// (crypto/tls itself, no goroutine, no copy of the ciphertext) and framed,
+// parsed and handled exactly as TCP bytes are, and Conn.Write encrypts
+// what a handler call gathered into as few TLS records as it fits (one up
+// to 16 KiB), each handed to gnet's Write as crypto/tls makes it;
+// backpressure counts the ciphertext waiting in gnet's buffer. The handler hears of a TLS connection
+// (ConnHandler.HandleOpen) only once its handshake is done, and a write
+// before that fails with ErrHandshake.
+//
+// Each manager has a tlsbridge.Manager (Config.TLS, [Manager.TLS]): its
+// certificate, replaceable at run time, the trust anchors, the mutual-TLS
+// allow list, the identity (RFC 5922) and extended key usage checks, and
+// counters of handshakes and refusals by reason; every refusal is logged
+// with its reason and closes the connection. [TLSServer] listens with it.
+// Every manager kind dials TLS with it: pool destinations whose transport
+// is TLS, and [Manager.DialTLS]. The server's identity must match the host
+// dialed or the name set for it with TLSConfig.ExpectedNames or
+// [Manager.SetExpectedName] (the pool certificate of front ends behind a
+// load balancer); a client manager presents no certificate, a server
+// manager presents its own when the peer asks; under mutual TLS the name
+// an outgoing connection verified joins the allow list (tlsbridge's
+// auto-allow). The peer's verified identity shows in ConnInfo.PeerIdentity.
+//
+// The first-message timeout of an incoming connection starts at accept,
+// so it bounds the handshake too; the handshake has its own, shorter,
+// timeout (tlsbridge.Config.HandshakeTimeout, 10 s by default), counted
+// under tlsbridge.ReasonHandshakeTimeout.
+//
+// At steady state a TLS message costs no allocation of the engine's or the
+// bridge's; crypto/tls allocates one 24-byte reader each time it is handed
+// a read (a read batch, however many records and messages it holds).
 //
 // # Goroutines
 //
 // Every method says which goroutine may call it: "any goroutine", or "loop
 // only", meaning inside a Handler call or a function run by [Conn.Execute]
 // on the connection's loop. A manager starts its goroutines in Start,
-// Listen, DialAsync and TryConnFor (a dial) and stops them all in Close and
-// Shutdown.
+// Listen, DialAsync and TryConnFor (a dial), and one per running TLS
+// handshake, and stops them all in Close and Shutdown.
 package engine

@@ -26,7 +26,7 @@ var (
 	ErrStarted = errors.New("engine: manager already started")
 
 	// ErrTransport means a destination's transport is unknown, or cannot
-	// be dialed by this manager (TLS comes with the TLS bridge).
+	// be dialed by this manager.
 	ErrTransport = errors.New("engine: unsupported transport")
 )
 

@@ -46,7 +46,15 @@ func (e *events) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	l.add(c)
 	c.opened.Store(true)
 	m.log.Debug("engine: connection open", "conn", c.id, "direction", c.dir,
-		"local", c.local, "remote", c.remote)
+		"transport", c.transport, "local", c.local, "remote", c.remote)
+	if c.tls != nil {
+		// The handler hears of a TLS connection once its handshake is
+		// done (tlsDone).
+		if !m.startHandshake(c) {
+			return nil, gnet.Close
+		}
+		return nil, gnet.None
+	}
 	if m.ch != nil {
 		m.ch.HandleOpen(c)
 	}
@@ -75,11 +83,14 @@ func (e *events) OnClose(gc gnet.Conn, err error) gnet.Action {
 	if err != nil && errors.Is(err, io.EOF) {
 		err = nil
 	}
+	if c.tls != nil {
+		l.closedTLS(c)
+	}
 	m.log.Debug("engine: connection closed", "conn", c.id, "direction", c.dir,
 		"remote", c.remote, "err", err)
 	m.disp.HandleClose(c, err) // ends the requests outstanding on c
 	m.dropPooled(c)
-	if m.ch != nil {
+	if m.ch != nil && (c.tls == nil || c.tls.announced) {
 		m.ch.HandleClose(c, err)
 	}
 	return gnet.None
@@ -102,9 +113,32 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 		return gnet.Close
 	}
 	l := c.l
-	buf, _ := gc.Peek(-1)
 	l.now = l.m.clock.Now()
 	c.lastActive.Store(int64(l.now))
+	if c.tls != nil {
+		return l.trafficTLS(c, gc)
+	}
+	buf, _ := gc.Peek(-1)
+	off, action := l.frame(c, buf)
+	if c.closed.Load() {
+		// Closed under us (a failed write): gnet has released the
+		// connection; touch nothing more.
+		return gnet.None
+	}
+	if off > 0 {
+		_, _ = gc.Discard(off)
+		c.bytesIn.add(uint64(off))
+		l.stats.bytesIn.add(uint64(off))
+	}
+	l.flush(c)
+	return action
+}
+
+// frame frames, parses and handles the messages at the start of buf, the
+// bytes c has buffered (plaintext for TLS), and returns how many it
+// consumed. Writes to c are gathered meanwhile; the caller flushes them.
+// The caller must check c.closed first when it returns. Loop only.
+func (l *loop) frame(c *Conn, buf []byte) (int, gnet.Action) {
 	l.cur = c
 	action := gnet.None
 	off := 0
@@ -136,20 +170,11 @@ func (e *events) OnTraffic(gc gnet.Conn) gnet.Action {
 		}
 		off += n
 		if c.closed.Load() {
-			// Closed under us (a failed write): gnet has released the
-			// connection; touch nothing more.
-			l.cur = nil
-			return gnet.None
+			break
 		}
 	}
 	l.cur = nil
-	if off > 0 {
-		_, _ = gc.Discard(off)
-		c.bytesIn.add(uint64(off))
-		l.stats.bytesIn.add(uint64(off))
-	}
-	l.flush(c)
-	return action
+	return off, action
 }
 
 var crlf = []byte("\r\n")

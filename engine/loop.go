@@ -111,7 +111,7 @@ func (l *loop) flush(c *Conn) bool {
 	if len(l.out) == 0 {
 		return true
 	}
-	_, err := c.gc.Write(l.out)
+	err := c.rawWrite(l.out)
 	l.out = l.out[:0]
 	return err == nil
 }

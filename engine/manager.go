@@ -15,6 +15,7 @@ import (
 
 	"github.com/sipcm/sipcm/dispatch"
 	"github.com/sipcm/sipcm/pool"
+	"github.com/sipcm/sipcm/tlsbridge"
 )
 
 type state uint8
@@ -29,9 +30,10 @@ const (
 // Manager is the core shared by every manager kind: the event loops, the
 // connections on them, their timeouts, outbound dialing, the dispatcher of
 // its endpoints and the pools they send through, enumeration and counters.
-// It is used through [ClientManager] or [TCPServer], which embed it. All
-// its methods may be called from any goroutine, but the blocking ones
-// (Dial, ConnFor, Close, Shutdown) must not be called from an event loop.
+// It is used through [ClientManager], [TCPServer] or [TLSServer], which
+// embed it. All its methods may be called from any goroutine, but the
+// blocking ones (Dial, DialTLS, ConnFor, Close, Shutdown) must not be
+// called from an event loop.
 type Manager struct {
 	cfg    Config // with defaults applied
 	log    *slog.Logger
@@ -71,6 +73,8 @@ type Manager struct {
 	limitMu sync.Mutex
 	connsIn int
 	perIP   map[netip.Addr]int
+
+	tls tlsSide // TLS: see tls.go
 }
 
 // init prepares a zero Manager for cfg; client is true for a client
@@ -85,6 +89,10 @@ func (m *Manager) init(cfg Config, client bool) error {
 	m.clock = cfg.Clock
 	m.client = client
 	if err := m.initLayers(); err != nil {
+		return err
+	}
+	if err := m.initTLS(); err != nil {
+		m.closeLayers()
 		return err
 	}
 	m.h = cfg.Handler
@@ -174,11 +182,13 @@ func (m *Manager) Close() error {
 	lns := m.takeListeners()
 	m.mu.Unlock()
 
-	m.stop() // cancels the dials in flight
+	m.stop() // cancels the dials and TLS handshakes in flight
+	m.closeTLS()
 	for _, ln := range lns {
 		ln.stop()
 	}
 	m.wg.Wait()
+	m.waitTLS() // before the loops stop: handshakes report to them
 	err := m.cli.Stop()
 	m.closeLayers()
 	close(m.stopped)
@@ -254,8 +264,20 @@ func (m *Manager) Dial(ctx context.Context, network, address string) (*Conn, err
 	return m.dial(ctx, network, address, nil)
 }
 
-// dial is Dial; pc, when not nil, makes the connection a pooled one.
+// dial is Dial; pc, when not nil, makes the connection a pooled one, over
+// TLS when its key's transport is TLS.
 func (m *Manager) dial(ctx context.Context, network, address string, pc *poolConn) (*Conn, error) {
+	var out *tlsbridge.Outbound
+	if pc != nil && pc.key.Transport == pool.TLS {
+		o := m.outbound(pc.key.Host)
+		out = &o
+	}
+	return m.dialConn(ctx, network, address, pc, out)
+}
+
+// dialConn is dial; out, when not nil, makes it a TLS connection to out,
+// returned once its handshake is done.
+func (m *Manager) dialConn(ctx context.Context, network, address string, pc *poolConn, out *tlsbridge.Outbound) (*Conn, error) {
 	if err := m.enter(); err != nil {
 		return nil, err
 	}
@@ -279,9 +301,22 @@ func (m *Manager) dial(ctx context.Context, network, address string, pc *poolCon
 		pc.c = c
 		c.pc = pc
 	}
+	if out != nil {
+		if err := m.setupTLS(c, nc.RemoteAddr(), out); err != nil {
+			_ = nc.Close()
+			m.shared.dialErrors.Add(1)
+			return nil, err
+		}
+	}
 	if err := m.enroll(nc.(*net.TCPConn), c); err != nil {
 		m.shared.dialErrors.Add(1)
 		return nil, err
+	}
+	if c.tls != nil {
+		if err := m.awaitHandshake(ctx, c); err != nil {
+			m.shared.dialErrors.Add(1)
+			return nil, err
+		}
 	}
 	return c, nil
 }

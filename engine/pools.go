@@ -79,8 +79,7 @@ func (d poolDialer) DialAsync(ctx context.Context, k pool.Key, done func(pool.Co
 
 // dialTarget returns what to dial for k.
 func dialTarget(k pool.Key) (network, address string, err error) {
-	if k.Transport != pool.TCP {
-		// TLS connections come with the TLS bridge.
+	if k.Transport != pool.TCP && k.Transport != pool.TLS {
 		return "", "", &wrapped{msg: "engine: cannot dial transport " + k.Transport.String(), err: ErrTransport}
 	}
 	host := k.Host

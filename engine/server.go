@@ -12,8 +12,8 @@ import (
 
 // TCPServer is a manager that also listens: it accepts incoming TCP
 // connections on any number of addresses, which can be added and removed
-// while it runs, and dials outgoing ones on the same loops. A TLS server
-// (package tlsbridge) is built on the same Manager with TLS listeners.
+// while it runs, and dials outgoing ones on the same loops. [TLSServer] is
+// built on the same Manager with TLS listeners.
 type TCPServer struct {
 	Manager
 }
@@ -32,7 +32,7 @@ func NewTCPServer(cfg Config) (*TCPServer, error) {
 // picks a free port, see [Listener.Addr]); network is "tcp", "tcp4" or
 // "tcp6". The server must be running. Any goroutine.
 func (s *TCPServer) Listen(ctx context.Context, network, address string) (*Listener, error) {
-	return s.listen(ctx, network, address)
+	return s.listen(ctx, network, address, false)
 }
 
 // Listeners returns the active listeners. Any goroutine.
@@ -52,6 +52,7 @@ type Listener struct {
 	m    *Manager
 	ln   *net.TCPListener
 	addr netip.AddrPort
+	tls  bool // connections speak TLS
 
 	once sync.Once
 	quit chan struct{} // closed to stop the acceptor
@@ -81,7 +82,7 @@ func (ln *Listener) stop() {
 	<-ln.done
 }
 
-func (m *Manager) listen(ctx context.Context, network, address string) (*Listener, error) {
+func (m *Manager) listen(ctx context.Context, network, address string, tls bool) (*Listener, error) {
 	switch network {
 	case "tcp", "tcp4", "tcp6":
 	default:
@@ -97,6 +98,7 @@ func (m *Manager) listen(ctx context.Context, network, address string) (*Listene
 		m:    m,
 		ln:   tl,
 		addr: addrPort(tl.Addr()),
+		tls:  tls,
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
 	}
@@ -112,7 +114,7 @@ func (m *Manager) listen(ctx context.Context, network, address string) (*Listene
 	m.listeners[ln] = struct{}{}
 	m.wg.Add(1)
 	m.mu.Unlock()
-	m.log.Info("engine: listening", "network", network, "addr", ln.addr)
+	m.log.Info("engine: listening", "network", network, "addr", ln.addr, "tls", tls)
 	go ln.accept()
 	return ln, nil
 }
@@ -163,6 +165,15 @@ func (ln *Listener) admit(nc *net.TCPConn) {
 		return
 	}
 	c := m.newConn(Incoming, nc.LocalAddr(), nc.RemoteAddr())
+	if ln.tls {
+		if err := m.setupTLS(c, nc.RemoteAddr(), nil); err != nil {
+			_ = nc.Close()
+			m.release(remote.Addr())
+			m.shared.acceptErrors.Add(1)
+			m.log.Warn("engine: TLS setup of accepted connection failed", "remote", remote, "err", err)
+			return
+		}
+	}
 	if err := m.enroll(nc, c); err != nil {
 		m.release(remote.Addr())
 		m.shared.acceptErrors.Add(1)

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -28,6 +31,8 @@ type benchOptions struct {
 	loops    int
 	progress bool
 	logLevel levelFlag
+	ca       string // tls://: PEM file of the roots that verify the target
+	insecure bool   // tls://: do not verify the target's certificate
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, getenv env) int {
@@ -38,7 +43,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 			"percentiles and errors by kind. Without --target it starts sipcm serve in\n"+
 			"this process on 127.0.0.1:0 and measures it. The exit status is 1 when any\n"+
 			"request failed. SIGINT or SIGTERM stops early and prints the table.", stderr)
-	fs.StringVar(&o.target, "target", "", "server `URL`: tcp://HOST:PORT (tls:// is not supported yet); empty: an in-process sipcm serve")
+	fs.StringVar(&o.target, "target", "", "server `URL`: tcp://HOST:PORT or tls://HOST:PORT; empty: an in-process sipcm serve")
+	fs.StringVar(&o.ca, "ca", "", "tls:// targets: CA certificates `file` (PEM) that verifies the server, e.g. the --cert of sipcm serve (default: the system roots)")
+	fs.BoolVar(&o.insecure, "insecure-skip-verify", false, "tls:// targets: do not verify the server's certificate (for the self-signed certificate of sipcm serve)")
 	fs.IntVar(&o.conns, "conns", 10, "connections")
 	fs.IntVar(&o.pipeline, "pipeline", 16, "requests outstanding per connection")
 	fs.DurationVar(&o.duration, "duration", 0, "how long to send (0: 10s, or at most 1m with --requests)")
@@ -77,7 +84,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return usageError(fs, "%v", err)
 	}
-	dial, err := dialerFor(network)
+	dial, err := dialerFor(network, o)
 	if err != nil {
 		return usageError(fs, "%v", err)
 	}
@@ -147,20 +154,32 @@ func parseTarget(s string) (network, addr string, err error) {
 	return u.Scheme, u.Host, nil
 }
 
-// errTLSTarget is returned by dialerFor for tls:// until TLS dialing is
-// wired in.
-var errTLSTarget = errors.New("tls:// targets are not supported yet")
-
 // dialerFor returns the dialer of a target network; nil means plain TCP.
-//
-// TLS seam: for "tls", return a loadgen.DialFunc that dials TCP and runs a
-// client handshake (tls.Dialer with the target's root CAs, or a tlsbridge
-// client); the Via transport is already "TLS".
-func dialerFor(network string) (loadgen.DialFunc, error) {
-	if network == "tls" {
-		return nil, errTLSTarget
+// For "tls" it dials TCP and runs a TLS client handshake (crypto/tls,
+// TLS 1.2 or newer), verifying the server against o.ca or the system
+// roots for the target's host name, or not at all with o.insecure.
+func dialerFor(network string, o *benchOptions) (loadgen.DialFunc, error) {
+	if network != "tls" {
+		if o.ca != "" || o.insecure {
+			return nil, errors.New("--ca and --insecure-skip-verify are for tls:// targets")
+		}
+		return nil, nil
 	}
-	return nil, nil
+	conf := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: o.insecure}
+	if o.ca != "" {
+		if o.insecure {
+			return nil, errors.New("--ca and --insecure-skip-verify exclude each other")
+		}
+		pem, err := os.ReadFile(o.ca)
+		if err != nil {
+			return nil, fmt.Errorf("--ca: %v", err)
+		}
+		conf.RootCAs = x509.NewCertPool()
+		if !conf.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ca: no certificate in %s", o.ca)
+		}
+	}
+	return loadgen.TLSDialer(conf, 0), nil
 }
 
 // writeTable prints the result of a run.

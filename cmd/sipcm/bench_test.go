@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"net"
 	"regexp"
 	"strings"
@@ -42,7 +41,8 @@ func TestBenchErrors(t *testing.T) {
 		stderr string
 	}{
 		{[]string{"--target", "tcp://" + closed, "--requests", "5"}, exitError, "connection errors     1", "no connection"},
-		{[]string{"--target", "tls://127.0.0.1:5061"}, exitUsage, "", "tls:// targets are not supported yet"},
+		{[]string{"--target", "tls://" + closed, "--requests", "5"}, exitError, "connection errors     1", "no connection"},
+		{[]string{"--target", "tcp://" + closed, "--insecure-skip-verify"}, exitUsage, "", "for tls:// targets"},
 		{[]string{"--target", "udp://127.0.0.1:5060"}, exitUsage, "", "scheme must be tcp or tls"},
 		{[]string{"--target", "tcp://127.0.0.1"}, exitUsage, "", "want tcp://HOST:PORT"},
 		{[]string{"--conns", "0"}, exitUsage, "", "must be positive"},
@@ -81,8 +81,25 @@ func TestParseTarget(t *testing.T) {
 			t.Errorf("parseTarget(%q) = %q, %q, %v; want %q, %q, ok %v", tt.in, n, a, err, tt.network, tt.addr, tt.ok)
 		}
 	}
-	if _, err := dialerFor("tls"); !errors.Is(err, errTLSTarget) {
-		t.Errorf("dialerFor(tls) = %v, want errTLSTarget", err)
+	missing := t.TempDir() + "/missing.pem"
+	for _, tt := range []struct {
+		network string
+		o       benchOptions
+		dial    bool // a dialer, not nil
+		ok      bool
+	}{
+		{"tcp", benchOptions{}, false, true},
+		{"tls", benchOptions{}, true, true},
+		{"tls", benchOptions{insecure: true}, true, true},
+		{"tcp", benchOptions{insecure: true}, false, false},
+		{"tcp", benchOptions{ca: missing}, false, false},
+		{"tls", benchOptions{ca: missing}, false, false},
+		{"tls", benchOptions{ca: missing, insecure: true}, false, false},
+	} {
+		d, err := dialerFor(tt.network, &tt.o)
+		if (err == nil) != tt.ok || (d != nil) != tt.dial {
+			t.Errorf("dialerFor(%s, ca %q insecure %v) = dialer %v, %v", tt.network, tt.o.ca, tt.o.insecure, d != nil, err)
+		}
 	}
 }
 

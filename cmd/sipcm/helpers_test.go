@@ -93,7 +93,15 @@ func startServe(t *testing.T, args []string, want ...string) *serveProc {
 		}
 	})
 	timeout := time.After(testTimeout)
-	for len(p.addrs) < len(want) {
+	missing := func() bool {
+		for _, k := range want {
+			if _, ok := p.addrs[k]; !ok {
+				return true
+			}
+		}
+		return false
+	}
+	for missing() {
 		select {
 		case line := <-out.lines:
 			f := strings.Fields(line)

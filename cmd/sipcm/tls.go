@@ -22,6 +22,7 @@ import (
 
 	"github.com/sipcm/sipcm/engine"
 	"github.com/sipcm/sipcm/internal/admin"
+	"github.com/sipcm/sipcm/tlsbridge"
 )
 
 // selfSignedLifetime is the validity of the certificate made at start.
@@ -29,12 +30,14 @@ const selfSignedLifetime = 30 * 24 * time.Hour
 
 // tlsSetup is what the TLS listeners need, checked and loaded at start.
 type tlsSetup struct {
-	addrs      []string
-	cert       tls.Certificate
-	selfSigned bool
-	mtls       bool
-	clientCAs  *x509.CertPool // with mtls
-	allow      []string       // allowed peer domains under mtls; nil means the default
+	addrs             []string
+	cert              tls.Certificate
+	certFile, keyFile string // where cert came from, "" when self-signed
+	selfSigned        bool
+	mtls              bool
+	clientCAs         *x509.CertPool // with mtls
+	allow             []string       // allowed peer domains under mtls; nil means the default
+	engine            engine.Config  // the options of serve that the TLS server shares
 }
 
 // loadTLS loads the certificate (or makes a self-signed one for localhost)
@@ -43,7 +46,14 @@ func loadTLS(o *serveOptions, log *slog.Logger) (*tlsSetup, error) {
 	if len(o.tls.vals) == 0 {
 		return nil, nil
 	}
-	ts := &tlsSetup{addrs: o.tls.vals, mtls: o.mtls}
+	ts := &tlsSetup{addrs: o.tls.vals, mtls: o.mtls, engine: engine.Config{
+		Loops:               o.loops,
+		FirstMessageTimeout: o.firstMessageTimeout,
+		IdleTimeoutIn:       o.idleTimeout,
+		IdleTimeoutOut:      o.idleTimeout,
+		MaxConns:            o.maxConns,
+		MaxConnsPerIP:       o.maxConnsPerIP,
+	}}
 	if o.allow.set {
 		ts.allow = o.allow.vals
 		if ts.allow == nil {
@@ -55,7 +65,7 @@ func loadTLS(o *serveOptions, log *slog.Logger) (*tlsSetup, error) {
 		if err != nil {
 			return nil, fmt.Errorf("serve: certificate: %w", err)
 		}
-		ts.cert = c
+		ts.cert, ts.certFile, ts.keyFile = c, o.cert, o.key
 	} else {
 		c, err := selfSigned(time.Now())
 		if err != nil {
@@ -114,8 +124,7 @@ func selfSigned(now time.Time) (tls.Certificate, error) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, nil
 }
 
-// tlsService is a running TLS server: what startTLS returns once the TLS
-// server manager (package tlsbridge) is wired in.
+// tlsService is a running TLS server.
 type tlsService interface {
 	admin.Engine     // its connections and counters
 	admin.TLSCounter // handshake refusals by reason
@@ -125,19 +134,67 @@ type tlsService interface {
 	Shutdown(ctx context.Context) error
 }
 
-// errTLSNotServed is returned by startTLS while TLS is not wired in.
-var errTLSNotServed = errors.New("serve: TLS is not yet served (the TLS server manager is not wired in)")
+// errTLSNotServed was returned by startTLS before TLS was served. It is no
+// longer returned; it stays until serve.go, edited elsewhere, drops the
+// case that checks for it.
+var errTLSNotServed = errors.New("serve: TLS is not served")
 
-// startTLS starts the TLS listeners of ts, answering with h (the same
-// handler as the TCP listeners).
-//
-// TLS seam: this is where the lead plugs the TLS server manager in: make a
-// tlsbridge.Manager from ts (Certificate: &ts.cert, MutualTLS: ts.mtls,
-// ClientCAs: ts.clientCAs, AllowedDomains: ts.allow), a TLS server on the
-// engine with handler h, Listen on each of ts.addrs, and return it as a
-// tlsService. Until then it returns errTLSNotServed, which serve reports
-// as a warning without failing.
+// tlsServer is the tlsService of serve: an engine.TLSServer.
+type tlsServer struct {
+	*engine.TLSServer
+	addrs []netip.AddrPort
+}
+
+// Addrs implements tlsService. Any goroutine.
+func (s *tlsServer) Addrs() []netip.AddrPort { return s.addrs }
+
+// TLSRefusals implements admin.TLSCounter: the failed handshakes of every
+// reason, zeros included, keyed by the reason's name. Any goroutine.
+func (s *tlsServer) TLSRefusals() map[string]uint64 {
+	st := s.TLS().Stats()
+	out := make(map[string]uint64, tlsbridge.NumReasons-1)
+	for r := tlsbridge.ReasonNone + 1; int(r) < tlsbridge.NumReasons; r++ {
+		out[r.String()] = st.Refused(r)
+	}
+	return out
+}
+
+// startTLS starts a TLS server (engine.TLSServer) listening on each of
+// ts.addrs and answering with h, the handler of the TCP listeners. Its
+// certificate comes from ts (from files, which TLS().ReloadCertificate
+// reads again, or self-signed in memory); under mutual TLS it verifies
+// client certificates against ts.clientCAs and ts.allow.
 func startTLS(ctx context.Context, ts *tlsSetup, h engine.Handler, log *slog.Logger) (tlsService, error) {
-	_, _, _, _ = ctx, ts, h, log
-	return nil, errTLSNotServed
+	bc := tlsbridge.Config{
+		MutualTLS:      ts.mtls,
+		ClientCAs:      ts.clientCAs,
+		AllowedDomains: ts.allow,
+		Logger:         log,
+	}
+	if ts.certFile != "" {
+		bc.CertFile, bc.KeyFile = ts.certFile, ts.keyFile
+	} else {
+		bc.Certificate = &ts.cert
+	}
+	cfg := ts.engine
+	cfg.Logger, cfg.Handler = log, h
+	cfg.TLS = engine.TLSConfig{Config: bc}
+	srv, err := engine.NewTLSServer(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("serve: tls: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		_ = srv.Close()
+		return nil, fmt.Errorf("serve: tls: %w", err)
+	}
+	s := &tlsServer{TLSServer: srv}
+	for _, a := range ts.addrs {
+		ln, err := srv.Listen(ctx, "tcp", a)
+		if err != nil {
+			_ = srv.Close()
+			return nil, fmt.Errorf("serve: tls %s: %w", a, err)
+		}
+		s.addrs = append(s.addrs, ln.Addr())
+	}
+	return s, nil
 }

@@ -105,8 +105,11 @@ func (c *client) run(ctx context.Context) {
 		return
 	}
 	c.conn = conn
-	// A write blocked by a target that stopped reading ends with the run.
-	unblock := context.AfterFunc(ctx, func() { _ = conn.SetWriteDeadline(time.Unix(1, 0)) })
+	// A write blocked by a target that stopped reading ends with the run,
+	// once it has waited as long as a request waits for its response:
+	// cutting a write in progress at once would lose the requests in it
+	// (with TLS, every request of the record being written).
+	unblock := context.AfterFunc(ctx, func() { _ = conn.SetWriteDeadline(time.Now().Add(g.cfg.Timeout)) })
 	defer unblock()
 	c.req = newRequest(g.cfg.Host, g.cfg.Transport, conn.LocalAddr().String(), c.token)
 	c.wbuf = make([]byte, 0, min(g.cfg.Pipeline, maxBatch)*c.req.Len())

@@ -1,4 +1,5 @@
-// Package loadgen generates SIP OPTIONS load over TCP and measures it.
+// Package loadgen generates SIP OPTIONS load over TCP or TLS and measures
+// it. TLSDialer plugs TLS in as Config.Dial.
 //
 // A Generator opens Config.Conns connections to a target and keeps up to
 // Config.Pipeline requests outstanding on each. Every request carries a

@@ -1,0 +1,454 @@
+package bench
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sipcm/sipcm/engine"
+	"github.com/sipcm/sipcm/internal/testcert"
+	"github.com/sipcm/sipcm/sipparse"
+	"github.com/sipcm/sipcm/tlsbridge"
+)
+
+// The TLS benchmarks run the pipelined OPTIONS load of load_test.go over
+// TLS 1.3 (ECDSA P-256 certificate) against three servers:
+//
+//   - tcp: sipcm's TCPServer, the same load in clear, for the ratio;
+//   - tls: sipcm's TLSServer (package tlsbridge over gnet);
+//   - crypto-tls: the baseline, crypto/tls over net.Conn with a goroutine
+//     per connection running the same server logic (sipparse.Framer,
+//     Message.Parse, AppendResponse 200, one write per read batch).
+
+// tlsCerts is the CA and server certificate of the TLS benchmarks.
+type tlsCerts struct {
+	ca   *testcert.CA
+	leaf *testcert.Leaf
+}
+
+var (
+	tlsCertsOnce sync.Once
+	tlsCertsVal  *tlsCerts
+	tlsCertsErr  error
+)
+
+func benchCerts() (*tlsCerts, error) {
+	tlsCertsOnce.Do(func() {
+		ca, err := testcert.NewCA("bench CA")
+		if err != nil {
+			tlsCertsErr = err
+			return
+		}
+		leaf, err := ca.Issue(testcert.Server("localhost"))
+		if err != nil {
+			tlsCertsErr = err
+			return
+		}
+		tlsCertsVal = &tlsCerts{ca: ca, leaf: leaf}
+	})
+	return tlsCertsVal, tlsCertsErr
+}
+
+// clientConf is the crypto/tls config of the load clients.
+func (c *tlsCerts) clientConf() *tls.Config {
+	return &tls.Config{RootCAs: c.ca.Pool(), ServerName: "localhost"}
+}
+
+// tlsImpl is one server of the TLS benchmarks.
+type tlsImpl struct {
+	name  string
+	tls   bool // the load runs over TLS
+	start func(*tlsCerts) (optionsServer, error)
+}
+
+var tlsImpls = []tlsImpl{
+	{"tcp", false, func(*tlsCerts) (optionsServer, error) { return startSipcm() }},
+	{"tls", true, startSipcmTLS},
+	{"crypto-tls", true, startCryptoTLS},
+}
+
+// sipcmTLSServer is an engine.TLSServer with the default handler.
+type sipcmTLSServer struct {
+	s  *engine.TLSServer
+	ln *engine.Listener
+}
+
+func startSipcmTLS(c *tlsCerts) (optionsServer, error) {
+	s, err := engine.NewTLSServer(engine.Config{Logger: benchLogger(), Handler: engine.DefaultHandler{},
+		TLS: engine.TLSConfig{Config: tlsbridge.Config{Certificate: &c.leaf.TLS}}})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Start(); err != nil {
+		return nil, err
+	}
+	ln, err := s.Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return &sipcmTLSServer{s: s, ln: ln}, nil
+}
+
+func (s *sipcmTLSServer) addr() string { return s.ln.Addr().String() }
+func (s *sipcmTLSServer) close() error { return s.s.Close() }
+
+// cryptoTLSServer is the baseline: crypto/tls over net.Conn, a goroutine
+// per connection, the engine's framing, parsing and answer.
+type cryptoTLSServer struct {
+	ln   net.Listener
+	conf *tls.Config
+	wg   sync.WaitGroup
+
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func startCryptoTLS(c *tlsCerts) (optionsServer, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &cryptoTLSServer{ln: ln, conns: make(map[net.Conn]struct{}),
+		conf: &tls.Config{Certificates: []tls.Certificate{c.leaf.TLS}, SessionTicketsDisabled: true}}
+	s.wg.Add(1)
+	go s.accept()
+	return s, nil
+}
+
+func (s *cryptoTLSServer) addr() string { return s.ln.Addr().String() }
+
+func (s *cryptoTLSServer) accept() {
+	defer s.wg.Done()
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		s.conns[nc] = struct{}{}
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go s.serve(nc)
+	}
+}
+
+var toTag = []byte("baseline")
+
+// serve is the goroutine of one connection: read, frame, parse, answer
+// 200 to every request, one write per read.
+func (s *cryptoTLSServer) serve(nc net.Conn) {
+	defer s.wg.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, nc)
+		s.mu.Unlock()
+		_ = nc.Close()
+	}()
+	remote := nc.RemoteAddr().(*net.TCPAddr).AddrPort()
+	host := remote.Addr().Unmap().AppendTo(nil)
+	tc := tls.Server(nc, s.conf)
+	var (
+		fr  sipparse.Framer
+		msg sipparse.Message
+		buf = make([]byte, 64<<10)
+		out = make([]byte, 0, 64<<10)
+		r   int
+		w   int
+	)
+	for {
+		if w == len(buf) {
+			if r == 0 {
+				return // message larger than the buffer
+			}
+			w = copy(buf, buf[r:w])
+			r = 0
+		}
+		n, err := tc.Read(buf[w:])
+		if err != nil {
+			return
+		}
+		w += n
+		out = out[:0]
+		for r < w {
+			fn, kind, err := fr.Next(buf[r:w])
+			if err == sipparse.ErrNeedMore {
+				break
+			}
+			if err != nil {
+				return
+			}
+			switch kind {
+			case sipparse.FrameMessage:
+				if msg.Parse(buf[r:r+fn]) == nil && msg.Request {
+					msg.SetSource(host, int(remote.Port()))
+					out = sipparse.AppendResponse(out, &msg, 200, "OK", toTag)
+				}
+			case sipparse.FramePing:
+				out = append(out, "\r\n"...)
+			}
+			r += fn
+		}
+		if r == w {
+			r, w = 0, 0
+		}
+		if len(out) > 0 {
+			if _, err := tc.Write(out); err != nil {
+				return
+			}
+		}
+	}
+}
+
+func (s *cryptoTLSServer) close() error {
+	err := s.ln.Close()
+	s.mu.Lock()
+	for nc := range s.conns {
+		_ = nc.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return err
+}
+
+// countConn counts the reads and writes of the TLS client connection
+// above it (each is one crypto/tls record read or written in the load).
+type countConn struct {
+	net.Conn
+	reads, writes *atomic.Uint64
+}
+
+func (c countConn) Read(p []byte) (int, error) {
+	c.reads.Add(1)
+	return c.Conn.Read(p)
+}
+
+func (c countConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// ioCounts are the socket reads and writes of the load clients.
+type ioCounts struct{ reads, writes atomic.Uint64 }
+
+func (c *ioCounts) snapshot() (uint64, uint64) { return c.reads.Load(), c.writes.Load() }
+
+// newTLSFixture starts impl and opens conns load connections to it, over
+// TLS when impl says so, counting their socket reads and writes in io.
+func newTLSFixture(impl tlsImpl, conns int, io *ioCounts) (*loadFixture, error) {
+	certs, err := benchCerts()
+	if err != nil {
+		return nil, err
+	}
+	srv, err := impl.start(certs)
+	if err != nil {
+		return nil, err
+	}
+	f := &loadFixture{srv: srv}
+	for i := range conns {
+		nc, err := net.DialTimeout("tcp", srv.addr(), 10*time.Second)
+		if err != nil {
+			_ = f.close()
+			return nil, err
+		}
+		nc = countConn{nc, &io.reads, &io.writes}
+		if impl.tls {
+			tc := tls.Client(nc, certs.clientConf())
+			_ = tc.SetDeadline(time.Now().Add(loadTimeout))
+			if err := tc.Handshake(); err != nil {
+				_ = nc.Close()
+				_ = f.close()
+				return nil, err
+			}
+			nc = tc
+		}
+		f.conns = append(f.conns, newLoadConn(nc, i))
+	}
+	if err := f.run(4 * loadWindow * conns); err != nil {
+		_ = f.close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// TestTLSOptions runs the load of BenchmarkTLSOptions, briefly, against
+// each server: every request must get a 200.
+func TestTLSOptions(t *testing.T) {
+	for _, conns := range []int{1, 16} {
+		for _, impl := range tlsImpls {
+			t.Run(fmt.Sprintf("%d/%s", conns, impl.name), func(t *testing.T) {
+				var io ioCounts
+				fx, err := newTLSFixture(impl, conns, &io)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer func() {
+					if err := fx.close(); err != nil {
+						t.Error(err)
+					}
+				}()
+				const n = 3000
+				if err := fx.run(n); err != nil {
+					t.Fatal(err)
+				}
+				if s, ok := fx.srv.(*sipcmTLSServer); ok {
+					warm := uint64(4 * loadWindow * conns)
+					if st := s.s.Stats(); st.MessagesIn != n+warm || st.MessagesOut != n+warm {
+						t.Errorf("server counted %d in, %d out, want %d", st.MessagesIn, st.MessagesOut, n+warm)
+					}
+					if st := s.s.TLS().Stats(); st.Accepted != uint64(conns) {
+						t.Errorf("TLS stats %+v", st)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestTLSOptionsAllocs checks, with runtime.MemStats over a run of the
+// benchmark's load against the sipcm TLS server, that the process (server
+// and load client) allocates nothing per message: what crypto/tls
+// allocates is one 24-byte reader each time it reads its connection, on
+// each side, so the allocations are bounded by the socket reads of the
+// clients (their crypto/tls reads) plus their writes (each at most one
+// read batch of the server), and a small constant per run.
+func TestTLSOptionsAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	for _, conns := range []int{1, 16} {
+		t.Run(fmt.Sprint(conns), func(t *testing.T) {
+			var io ioCounts
+			fx, err := newTLSFixture(tlsImpls[1], conns, &io)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fx.close()
+			const n = 50000
+			r0, w0 := io.snapshot()
+			res, err := fx.measure(nil, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r1, w1 := io.snapshot()
+			batches := (r1 - r0) + (w1 - w0)
+			t.Logf("%d allocations (%d bytes) in %d requests: %.4f allocs/req; %d client reads + %d client writes: %.3f allocs per read batch",
+				res.mallocs, res.bytes, n, float64(res.mallocs)/n, r1-r0, w1-w0, float64(res.mallocs)/float64(batches))
+			if res.mallocs > batches+100 {
+				t.Errorf("%d allocations for %d read batches: more than crypto/tls's one per read", res.mallocs, batches)
+			}
+			if batches >= n {
+				t.Errorf("%d read batches for %d requests: the load is not batched", batches, n)
+			}
+		})
+	}
+}
+
+// BenchmarkTLSOptions drives each server with pipelined OPTIONS: C
+// connections, each keeping loadWindow requests outstanding, b.N
+// requests in all. It reports requests per second and, counted with
+// runtime.MemStats over the whole process during the run (server and load
+// client), allocations per request and per read batch (client socket
+// reads plus writes; see TestTLSOptionsAllocs).
+func BenchmarkTLSOptions(b *testing.B) {
+	for _, conns := range []int{1, 16, 64} {
+		b.Run(fmt.Sprint(conns), func(b *testing.B) {
+			for _, impl := range tlsImpls {
+				var fx *loadFixture
+				var io ioCounts
+				b.Run(impl.name, func(b *testing.B) {
+					if fx == nil {
+						var err error
+						if fx, err = newTLSFixture(impl, conns, &io); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportAllocs()
+					r0, w0 := io.snapshot()
+					res, err := fx.measure(b, b.N)
+					if err != nil {
+						b.Fatal(err)
+					}
+					r1, w1 := io.snapshot()
+					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+					b.ReportMetric(float64(res.mallocs)/float64(b.N), "allocs/req")
+					b.ReportMetric(float64(res.bytes)/float64(b.N), "B/req")
+					if n := (r1 - r0) + (w1 - w0); n > 0 {
+						b.ReportMetric(float64(res.mallocs)/float64(n), "allocs/batch")
+						b.ReportMetric(float64(b.N)/float64(n), "req/batch")
+					}
+				})
+				if fx != nil {
+					if err := fx.close(); err != nil {
+						b.Error(err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkTLSHandshake measures full TLS 1.3 handshakes per second
+// (ECDSA P-256, no resumption) against sipcm's TLS server and the
+// crypto/tls baseline: each handshake is a new TCP connection, a
+// crypto/tls client handshake and one OPTIONS answered (so the server's
+// side of the handshake is done too), then a close. Clients run in
+// parallel, GOMAXPROCS x 4 at a time.
+func BenchmarkTLSHandshake(b *testing.B) {
+	certs, err := benchCerts()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, impl := range []struct {
+		name  string
+		start func(*tlsCerts) (optionsServer, error)
+	}{{"sipcm", startSipcmTLS}, {"crypto-tls", startCryptoTLS}} {
+		b.Run(impl.name, func(b *testing.B) {
+			srv, err := impl.start(certs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer srv.close()
+			conf := certs.clientConf()
+			b.ReportAllocs()
+			b.SetParallelism(4)
+			var failed atomic.Pointer[error]
+			b.RunParallel(func(pb *testing.PB) {
+				id := 0
+				for pb.Next() {
+					if err := handshakeOnce(srv.addr(), conf, id); err != nil {
+						failed.CompareAndSwap(nil, &err)
+						return
+					}
+					id++
+				}
+			})
+			if p := failed.Load(); p != nil {
+				b.Fatal(*p)
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "handshakes/s")
+		})
+	}
+}
+
+// handshakeOnce connects, runs a TLS handshake, gets one OPTIONS answered
+// and closes.
+func handshakeOnce(addr string, conf *tls.Config, id int) error {
+	nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(loadTimeout))
+	tc := tls.Client(nc, conf)
+	if err := tc.Handshake(); err != nil {
+		return err
+	}
+	c := newLoadConn(tc, id)
+	return c.run(1)
+}
