@@ -34,6 +34,10 @@ func newServeHandler() *serveHandler {
 // HandleMessage implements engine.Handler. Loop only.
 func (h *serveHandler) HandleMessage(c *engine.Conn, m *sipparse.Message) {
 	if m.Request && m.Method == sipparse.MethodOptions && m.To.Tag.Empty() {
+		if err := m.ParseURI(); err != nil {
+			_ = c.Respond(m, 400, "") // "OPTIONS sip: SIP/2.0"
+			return
+		}
 		h.options.HandleRequest(c, m)
 		return
 	}

@@ -4,6 +4,8 @@
 // Usage:
 //
 //	sipcm serve [flags]   answer SIP over TCP (and TLS) with an admin endpoint
+//	sipcm relay --upstream tcp://HOST:PORT [flags]
+//	                      forward every request to an upstream through a pool
 //	sipcm bench [flags]   send OPTIONS load and report requests/s and latency
 //
 // Run "sipcm help <command>" or "sipcm <command> --help" for the flags.
@@ -43,6 +45,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run a SIP server that answers OPTIONS, with an admin endpoint", runServe},
+		{"relay", "forward every SIP request to an upstream through a shared pool", runRelay},
 		{"bench", "send OPTIONS load to a SIP server and report requests/s and latency", runBench},
 	}
 }

@@ -122,32 +122,58 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	return exitOK
 }
 
-// server is a running sipcm serve: the engine with its TCP listeners, the
-// TLS service when there is one, and the admin endpoint.
+// server is a running sipcm serve (or relay): the engine with its TCP
+// listeners, the TLS service when there is one, and the admin endpoint.
 type server struct {
 	log     *slog.Logger
-	handler *serveHandler
+	handler engine.Handler
 	eng     *engine.TCPServer
 	tls     tlsService // nil while TLS is not served
 	admin   *admin.Server
 	tcp     []netip.AddrPort
 }
 
-// startServer starts everything o asks for; on error it stops what it
-// started.
-func startServer(ctx context.Context, o *serveOptions, log *slog.Logger) (s *server, err error) {
+// serverSetup is what a subcommand puts on the listeners and admin
+// endpoint that serve sets up: the handler of every listener, the
+// responses it makes itself (for /metrics), a change to the engine's
+// config, and what to do with the engine once it is made (before it
+// starts and listens).
+type serverSetup struct {
+	handler   engine.Handler
+	responses admin.ResponseCounter
+	config    func(*engine.Config)
+	attach    func(*engine.TCPServer) error
+}
+
+// startServer starts everything o asks for, answering with serve's
+// handler; on error it stops what it started.
+func startServer(ctx context.Context, o *serveOptions, log *slog.Logger) (*server, error) {
+	h := newServeHandler()
+	return startServerWith(ctx, o, log, serverSetup{
+		handler:   h,
+		responses: h,
+		attach: func(e *engine.TCPServer) error {
+			h.d = e.Dispatcher()
+			return nil
+		},
+	})
+}
+
+// startServerWith starts everything o asks for with the handler of su; on
+// error it stops what it started.
+func startServerWith(ctx context.Context, o *serveOptions, log *slog.Logger, su serverSetup) (s *server, err error) {
 	ts, err := loadTLS(o, log)
 	if err != nil {
 		return nil, err
 	}
-	s = &server{log: log, handler: newServeHandler()}
+	s = &server{log: log, handler: su.handler}
 	defer func() {
 		if err != nil {
 			s.close()
 			s = nil
 		}
 	}()
-	s.eng, err = engine.NewTCPServer(engine.Config{
+	cfg := engine.Config{
 		Logger:              log,
 		Handler:             s.handler,
 		Loops:               o.loops,
@@ -156,11 +182,19 @@ func startServer(ctx context.Context, o *serveOptions, log *slog.Logger) (s *ser
 		IdleTimeoutOut:      o.idleTimeout,
 		MaxConns:            o.maxConns,
 		MaxConnsPerIP:       o.maxConnsPerIP,
-	})
+	}
+	if su.config != nil {
+		su.config(&cfg)
+	}
+	s.eng, err = engine.NewTCPServer(cfg)
 	if err != nil {
 		return s, err
 	}
-	s.handler.d = s.eng.Dispatcher()
+	if su.attach != nil {
+		if err := su.attach(s.eng); err != nil {
+			return s, err
+		}
+	}
 	if err := s.eng.Start(); err != nil {
 		return s, err
 	}
@@ -182,14 +216,12 @@ func startServer(ctx context.Context, o *serveOptions, log *slog.Logger) (s *ser
 	}
 	if o.admin != "" && o.admin != "none" {
 		engines := []admin.Engine{s.eng}
-		cfg := admin.Config{Addr: o.admin, Responses: s.handler, Logger: log}
+		cfg := admin.Config{Addr: o.admin, Responses: su.responses, Pools: enginePools{&s.eng.Manager}, Logger: log}
 		if s.tls != nil {
 			engines = append(engines, s.tls)
 			cfg.TLS = s.tls
 		}
 		cfg.Engines = engines
-		// Relay seam: set cfg.Pools to the pool manager's enumeration
-		// (admin.PoolSource) when sipcm relay lands.
 		s.admin, err = admin.New(cfg)
 		if err != nil {
 			return s, err
@@ -199,6 +231,23 @@ func startServer(ctx context.Context, o *serveOptions, log *slog.Logger) (s *ser
 		}
 	}
 	return s, nil
+}
+
+// enginePools is the admin.PoolSource of an engine manager's pools.
+type enginePools struct{ m *engine.Manager }
+
+// Pools implements admin.PoolSource. Any goroutine.
+func (p enginePools) Pools() []admin.Pool {
+	ps := p.m.Pools()
+	out := make([]admin.Pool, 0, len(ps))
+	for _, pi := range ps {
+		ap := admin.Pool{Name: pi.Key.String(), Size: pi.Size, Conns: make([]admin.PoolConn, 0, len(pi.Conns))}
+		for _, c := range pi.Conns {
+			ap.Conns = append(ap.Conns, admin.PoolConn{ID: c.ID, State: c.State.String(), Age: c.Age, Idle: c.Idle})
+		}
+		out = append(out, ap)
+	}
+	return out
 }
 
 // printAddrs prints one "listening KIND ADDR" line per bound address.
