@@ -7,4 +7,9 @@
 // automatic responses by status code, TLS refusals by reason and the upstream
 // pools. A nil hook reports nothing: /pools is an empty list and the metrics
 // it would feed are absent or zero.
+//
+// /metrics also serves figures of the process under the names the Prometheus
+// Go client gives them: process_resident_memory_bytes and process_open_fds
+// (read from /proc, absent where there is none), go_goroutines and
+// go_memstats_heap_inuse_bytes (read without stopping the world).
 package admin

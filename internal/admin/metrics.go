@@ -119,4 +119,6 @@ func (s *Server) writeMetrics(p *promWriter) {
 	}
 
 	p.gauge("sipcm_uptime_seconds", "Seconds since the admin endpoint was made.", time.Since(s.start).Seconds())
+
+	p.process(readProcess(s.proc))
 }

@@ -18,6 +18,7 @@ type Server struct {
 	log   *slog.Logger
 	mux   *http.ServeMux
 	start time.Time
+	proc  string // the /proc directory of the process figures
 
 	mu      sync.Mutex
 	srv     *http.Server
@@ -33,7 +34,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	cfg.Addr = cmp.Or(cfg.Addr, DefaultAddr)
 	cfg.ReadHeaderTimeout = cmp.Or(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout)
-	s := &Server{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default()), start: time.Now()}
+	s := &Server{cfg: cfg, log: cmp.Or(cfg.Logger, slog.Default()), start: time.Now(), proc: procSelf}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /connections", s.connections)
