@@ -207,10 +207,7 @@ func startServerWith(ctx context.Context, o *serveOptions, log *slog.Logger, su 
 	}
 	if ts != nil {
 		s.tls, err = startTLS(ctx, ts, s.handler, log)
-		switch {
-		case errors.Is(err, errTLSNotServed):
-			log.Warn("TLS is not yet served: the TLS listeners are skipped", "tls", ts.addrs)
-		case err != nil:
+		if err != nil {
 			return s, err
 		}
 	}

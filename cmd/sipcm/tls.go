@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -133,11 +132,6 @@ type tlsService interface {
 	// Shutdown drains and closes it like engine.Manager.Shutdown.
 	Shutdown(ctx context.Context) error
 }
-
-// errTLSNotServed was returned by startTLS before TLS was served. It is no
-// longer returned; it stays until serve.go, edited elsewhere, drops the
-// case that checks for it.
-var errTLSNotServed = errors.New("serve: TLS is not served")
 
 // tlsServer is the tlsService of serve: an engine.TLSServer.
 type tlsServer struct {
