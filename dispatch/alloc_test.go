@@ -112,3 +112,17 @@ func TestResponseZeroAlloc(t *testing.T) {
 		t.Errorf("Stray = %d", st.Stray)
 	}
 }
+
+// TestAppendViaZeroAlloc proves that AppendVia allocates nothing when its
+// buffer has room.
+func TestAppendViaZeroAlloc(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	env := newEnv(t, Config{})
+	buf := make([]byte, 0, 256)
+	branch := []byte("z9hG4bK0123abcd.1f")
+	if n := testing.AllocsPerRun(200, func() { buf = env.d.AppendVia(buf[:0], env.conn, "tcp", branch) }); n != 0 {
+		t.Errorf("%v allocations", n)
+	}
+}

@@ -33,6 +33,9 @@
 // [Transport] gives for that endpoint ([Dispatcher.SendOn] on a connection
 // the caller got, without blocking), inserting the dispatcher's Via with a unique branch
 // (z9hG4bK, 8 random hex digits per dispatcher, "." and a counter in hex).
+// [Dispatcher.AppendVia] rebuilds that Via from the branch of a response,
+// for the CANCEL of the request and the ACK of a non-2xx final response to
+// an INVITE, which must carry it (RFC 3261 §9.1, §17.1.1.3).
 // A response is matched by its top Via's branch (and CSeq method) and
 // delivered to the request's [ResponseFunc]: provisional ones, then the
 // final one. A response whose top Via is not ours is dropped and counted

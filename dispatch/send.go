@@ -154,7 +154,34 @@ func validTransport(s string) bool {
 // which ends at eol.
 func (d *Dispatcher) appendRequest(dst, req []byte, eol int, transport string, c Conn, key uint64) []byte {
 	dst = append(dst, req[:eol+2]...)
-	dst = append(dst, "Via: SIP/2.0/"...)
+	dst = append(dst, "Via: "...)
+	dst = d.appendSentBy(dst, c, transport)
+	dst = append(dst, ";branch="...)
+	dst = d.appendBranch(dst, key)
+	dst = append(dst, "\r\n"...)
+	return append(dst, req[eol+2:]...)
+}
+
+// AppendVia appends to dst the via-parm the dispatcher puts on top of the
+// requests it sends on c over transport with the given branch:
+// "SIP/2.0/<TRANSPORT> <sent-by>;branch=<branch>", the sent-by being
+// Config.SentBy or c's local address. Given the branch of the top Via of a
+// response to one of its requests, and the connection that request went
+// on, it rebuilds that request's Via byte for byte (a response may carry
+// it with parameters the peer added, such as received): the Via that the
+// CANCEL of the request (RFC 3261 §9.1) and the ACK of a non-2xx final
+// response to an INVITE (§17.1.1.3) must carry for the peer to match them
+// to its transaction by branch and sent-by (§17.2.3). It allocates nothing
+// when dst has room. Any goroutine.
+func (d *Dispatcher) AppendVia(dst []byte, c Conn, transport string, branch []byte) []byte {
+	dst = d.appendSentBy(dst, c, transport)
+	dst = append(dst, ";branch="...)
+	return append(dst, branch...)
+}
+
+// appendSentBy appends "SIP/2.0/<TRANSPORT> <sent-by>".
+func (d *Dispatcher) appendSentBy(dst []byte, c Conn, transport string) []byte {
+	dst = append(dst, "SIP/2.0/"...)
 	if transport == "" {
 		transport = "TCP"
 	}
@@ -173,10 +200,7 @@ func (d *Dispatcher) appendRequest(dst, req []byte, eol int, transport string, c
 	} else {
 		dst = append(dst, "0.0.0.0"...)
 	}
-	dst = append(dst, ";branch="...)
-	dst = d.appendBranch(dst, key)
-	dst = append(dst, "\r\n"...)
-	return append(dst, req[eol+2:]...)
+	return dst
 }
 
 func (d *Dispatcher) appendBranch(dst []byte, key uint64) []byte {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -497,5 +498,45 @@ func TestSendOn(t *testing.T) {
 	}
 	if s, errs := r.get(); len(s) != 1 || len(errs) != 2 {
 		t.Fatalf("statuses %v errors %v", s, errs)
+	}
+}
+
+// TestAppendVia: AppendVia rebuilds, from the branch of a response and the
+// connection its request went on, the Via the dispatcher sent, byte for
+// byte, even when the peer added parameters to it in the response.
+func TestAppendVia(t *testing.T) {
+	tests := []struct {
+		name      string
+		cfg       Config
+		transport string
+		local     string
+	}{
+		{"local address", Config{}, "tcp", "127.0.0.1:5060"},
+		{"other connection", Config{}, "", "127.0.0.1:40123"},
+		{"ipv6", Config{}, "TLS", "[2001:db8::1]:5061"},
+		{"sent-by", Config{SentBy: "proxy.example.com:5061"}, "tls", "127.0.0.1:40123"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newEnv(t, tt.cfg)
+			env.conn.local = netip.MustParseAddrPort(tt.local)
+			e := addSender(t, env.d, false)
+			dst := peer
+			dst.Transport = tt.transport
+			if err := env.d.Send(e, dst, outRequest("INVITE"), new(recorder).fn); err != nil {
+				t.Fatal(err)
+			}
+			sent := env.conn.lastSent(t)
+			m := parse(t, sent)
+			wantVia := string(m.Bytes(m.Vias[0].Raw))
+			// The peer's response, with received added to our Via.
+			resp := responseTo(t, sent, 486)
+			withReceived := strings.Replace(string(resp.Buf()), wantVia, wantVia+";received=192.0.2.99", 1)
+			r := parse(t, []byte(withReceived))
+			got := env.d.AppendVia([]byte("x"), env.conn, tt.transport, r.Bytes(r.Vias[0].Branch))
+			if string(got) != "x"+wantVia {
+				t.Errorf("AppendVia = %q, want %q", got[1:], wantVia)
+			}
+		})
 	}
 }

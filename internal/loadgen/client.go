@@ -206,11 +206,7 @@ func (c *client) send(slots []uint32) error {
 	}
 	buf := c.wbuf[:0]
 	for _, s := range slots {
-		c.gen[s]++
-		seq := c.gen[s]*p + s
-		if c.gen[s] >= maxSeq/p {
-			c.gen[s] = 0
-		}
+		seq := c.nextSeq(s, p)
 		sl := &c.slots[s]
 		sl.seq.Store(seq)
 		sl.sentAt.Store(now)
@@ -220,6 +216,18 @@ func (c *client) send(slots []uint32) error {
 	c.sent.Add(uint64(len(slots))) // sent once handed to the socket, even if the write then fails
 	_, err := c.conn.Write(buf)
 	return err
+}
+
+// nextSeq returns the CSeq number of the next request in slot s of p:
+// gen*p + s for the slot's next generation, which starts again at 1 once
+// the number would pass maxSeq (RFC 3261 §8.1.1.5: below 2**31). Writer
+// only.
+func (c *client) nextSeq(s, p uint32) uint32 {
+	c.gen[s]++
+	if uint64(c.gen[s])*uint64(p)+uint64(s) > maxSeq {
+		c.gen[s] = 1
+	}
+	return c.gen[s]*p + s
 }
 
 // drain waits until every slot is free (answered or timed out), the reader

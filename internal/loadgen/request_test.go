@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"fmt"
 	"strconv"
 	"testing"
 
@@ -93,5 +94,60 @@ func BenchmarkRequestAppend(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		buf = r.Append(buf[:0], uint32(i))
+	}
+}
+
+// TestSeqWrap shows the CSeq numbers of a slot stay below 2**31 (RFC 3261
+// §8.1.1.5) and keep naming the slot when they wrap, whatever the
+// pipeline, and that a response to a number of the previous lap is late.
+func TestSeqWrap(t *testing.T) {
+	for _, p := range []uint32{1, 3, 7, 16, 1000, MaxPipeline} {
+		g, err := New(Config{Addr: "127.0.0.1:1", Pipeline: int(p)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := g.clients[0]
+		for _, s := range []uint32{0, p / 2, p - 1} {
+			// Two numbers before the last one of the lap.
+			c.gen[s] = (maxSeq-s)/p - 2
+			var seqs []uint32
+			for range 4 {
+				seq := c.nextSeq(s, p)
+				if seq > maxSeq || seq%p != s {
+					t.Fatalf("pipeline %d slot %d: CSeq %d", p, s, seq)
+				}
+				seqs = append(seqs, seq)
+			}
+			if seqs[1] <= seqs[0] || seqs[2] != p+s || seqs[3] != 2*p+s || maxSeq-seqs[1] >= p {
+				t.Errorf("pipeline %d slot %d: CSeq %v across the wrap", p, s, seqs)
+			}
+		}
+	}
+	// A response to the last number of a lap, read after the slot wrapped.
+	g, err := New(Config{Addr: "127.0.0.1:1", Pipeline: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := g.clients[0]
+	c.lat = make([]int64, 0, latBatch)
+	const s = 3
+	<-c.free
+	c.gen[s] = (maxSeq-s)/4 - 1
+	old := c.nextSeq(s, 4)
+	cur := c.nextSeq(s, 4)
+	c.slots[s].seq.Store(cur)
+	c.slots[s].sentAt.Store(1)
+	resp := func(seq uint32) []byte {
+		return fmt.Appendf(nil, "SIP/2.0 200 OK\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bKx\r\n"+
+			"From: <sip:a@b>;tag=1\r\nTo: <sip:b@c>;tag=2\r\nCall-ID: x\r\nCSeq: %d OPTIONS\r\n"+
+			"Content-Length: 0\r\n\r\n", seq)
+	}
+	c.handle(resp(old), 10)
+	if c.late != 1 || c.answered.Load() != 0 {
+		t.Errorf("response to CSeq %d of the last lap: late %d answered %d", old, c.late, c.answered.Load())
+	}
+	c.handle(resp(cur), 10)
+	if c.late != 1 || c.answered.Load() != 1 {
+		t.Errorf("response to CSeq %d: late %d answered %d", cur, c.late, c.answered.Load())
 	}
 }

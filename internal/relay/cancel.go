@@ -20,7 +20,8 @@ import (
 // or never seen) is forwarded like any request (§16.10).
 //
 // The pending INVITEs are indexed by a hash of the client's branch, under
-// imu, which also guards the invite fields of their pendings.
+// imu, which also guards the invite fields of their pendings and the
+// INVITEs awaiting their ACK (ack.go).
 
 // invite is the state of a pending INVITE that a CANCEL needs. Guarded by
 // Relay.imu once the pending is indexed.
@@ -46,9 +47,10 @@ func branchKey(b []byte) uint64 {
 	return h
 }
 
-// indexInvite indexes p, an INVITE with the client's branch, for its
-// CANCEL. Any goroutine.
+// indexInvite keeps the client's branch of p, an INVITE, for its ACK, and
+// indexes p by it for its CANCEL. Any goroutine.
 func (r *Relay) indexInvite(p *pending, branch []byte) {
+	p.inv.branch = append(p.inv.branch[:0], branch...)
 	if len(branch) == 0 {
 		return
 	}
@@ -56,7 +58,6 @@ func (r *Relay) indexInvite(p *pending, branch []byte) {
 	r.imu.Lock()
 	if _, taken := r.invites[k]; !taken {
 		p.inv.key = k
-		p.inv.branch = append(p.inv.branch[:0], branch...)
 		r.invites[k] = p
 	}
 	r.imu.Unlock()
@@ -78,8 +79,8 @@ func (r *Relay) unindexInvite(p *pending) {
 }
 
 // inviteResponse learns the relay's Via of an indexed INVITE from a
-// response m read on uc, and sends the CANCEL that waited for it. Loop
-// only (uc's).
+// response m read on uc (the connection the INVITE went on), and sends the
+// CANCEL that waited for it. Loop only (uc's).
 func (r *Relay) inviteResponse(p *pending, uc *engine.Conn, m *sipparse.Message) {
 	if len(m.Vias) == 0 {
 		return
@@ -87,7 +88,7 @@ func (r *Relay) inviteResponse(p *pending, uc *engine.Conn, m *sipparse.Message)
 	var b []byte
 	r.imu.Lock()
 	if p.inv.key != 0 && p.inv.up == nil {
-		p.inv.via = append(p.inv.via[:0], m.Bytes(m.Vias[0].Raw)...)
+		p.inv.via = r.appendVia(p.inv.via[:0], uc, m)
 		p.inv.up = uc
 		if p.inv.pending {
 			p.inv.pending = false
@@ -135,6 +136,13 @@ func (r *Relay) cancel(c *engine.Conn, m *sipparse.Message, branch []byte, host 
 	r.stats.cancels.Add(1)
 	r.write(c, sipparse.AppendResponse(c.Scratch(), m, 200, "OK", r.tag))
 	return true
+}
+
+// appendVia appends the via-parm the request answered by m went out with
+// on uc (see dispatch.Dispatcher.AppendVia): the response's top Via may
+// carry parameters the upstream added. m has a Via. Any goroutine.
+func (r *Relay) appendVia(dst []byte, uc *engine.Conn, m *sipparse.Message) []byte {
+	return uc.Manager().Dispatcher().AppendVia(dst, uc, r.cfg.Upstream.Transport, m.Bytes(m.Vias[0].Branch))
 }
 
 // sentCancel counts the outcome of sending a CANCEL upstream.

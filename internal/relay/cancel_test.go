@@ -43,8 +43,13 @@ func TestCancel(t *testing.T) {
 	if status, method := readStatus(t, c); status != 200 || method != "CANCEL" {
 		t.Fatalf("got %d %s, want 200 CANCEL", status, method)
 	}
-	if status, method := readStatus(t, c); status != 487 || method != "INVITE" {
-		t.Fatalf("got %d %s, want 487 INVITE", status, method)
+	b, status, err := c.Response()
+	if err != nil || status != 487 {
+		t.Fatalf("got %d (%v), want 487", status, err)
+	}
+	var terminated sipparse.Message
+	if err := terminated.Parse(bytes.Clone(b)); err != nil {
+		t.Fatal(err)
 	}
 	reqs := u.Requests()
 	if len(reqs) != 2 {
@@ -56,12 +61,21 @@ func TestCancel(t *testing.T) {
 	if !bytes.HasPrefix(reqs[1], []byte("CANCEL ")) || !bytes.Contains(reqs[1], []byte("\r\nMax-Forwards: 69\r\n")) {
 		t.Errorf("upstream CANCEL:\n%s", reqs[1])
 	}
+	// The ACK of the 487 goes under the INVITE's Via too.
+	ack := ackFor(t, &terminated, "inv1")
+	if _, err := c.Write(ack); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := upstreamRequest(t, u, 3)
+	if want := expected(t, ack, localOf(t, c), topViaLine(t, reqs[0])); !bytes.Equal(got, want) {
+		t.Errorf("upstream read the ACK\n%q\nwant\n%q", got, want)
+	}
 	waitFor(t, "the upstream's 200 to the CANCEL to be dropped", func() bool {
 		return rl.r.Dispatcher().Stats().Stray == 1
 	})
 	waitFor(t, "the messages to be counted", func() bool {
 		st := rl.r.Stats()
-		return st.Relayed == 2 && st.ForwardedCancel == 1 && st.Forwarded == 1
+		return st.Relayed == 2 && st.ForwardedCancel == 1 && st.Forwarded == 1 && st.TxACKs == 1
 	})
 	if st := rl.r.Stats(); st.Cancels != 1 {
 		t.Errorf("stats %+v", st)

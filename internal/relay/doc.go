@@ -18,9 +18,12 @@
 // connection can be had, the dial fails, the send fails) or whose
 // connection breaks before its final response gets 503 from the relay,
 // and one without a final response within the dispatcher's timeout
-// (64*T1, 32 s by default) gets 408. ACKs are forwarded statelessly, with
-// no correlation, and an ACK of a 483, 503 or 408 the relay made is
-// absorbed.
+// (64*T1, 32 s by default) gets 408. A response that cannot be written to
+// its client is counted (Stats.Dropped): the client has gone, or does not
+// read what it asked for and its connection's outbound buffer is over the
+// high-water mark (Stats.Backpressure, also logged as a warning, at most
+// once a second). ACKs are forwarded with no correlation, and an ACK of a
+// 483, 503 or 408 the relay made is absorbed.
 //
 // The relay never blocks a loop. A connection is taken from the pool with
 // engine.Manager.TryConnFor; when the pool has none live, the request is
@@ -33,7 +36,10 @@
 // relay and sent to the upstream under the INVITE's Via (RFC 3261 §16.10),
 // once the INVITE has had a response (§9.1), so that the upstream matches
 // it to the INVITE by branch (§9.2); any other CANCEL is forwarded like any
-// request. An ACK of a non-2xx response from the upstream gets a branch of
-// its own, not the INVITE's: over TCP the upstream's INVITE transaction
-// then ends on its timer H instead of the ACK.
+// request. The ACK of a non-2xx final response from the upstream is part of
+// the INVITE's transaction (RFC 3261 §17.1.1.3): it is sent under the
+// INVITE's Via (branch and sent-by), on the INVITE's connection, so that
+// the upstream matches it to its INVITE server transaction (§17.2.3),
+// while that INVITE awaits it (64*T1); any other ACK, a 2xx's among them,
+// gets a branch of its own.
 package relay

@@ -52,11 +52,15 @@ func (p *pending) onResponse(c dispatch.Conn, m *sipparse.Message, err error) {
 	if p.invite && uc != nil {
 		r.inviteResponse(p, uc, m)
 	}
+	if p.invite && m.StatusCode >= 300 && uc != nil {
+		// Before the client can have it, and ACK it.
+		r.awaitACK(p, uc, m)
+	}
 	// A response comes on uc's loop: write at once when the client is on
 	// it too.
 	if uc != nil && p.client.SameLoop(uc) {
-		if p.client.Write(AppendResponse(uc.Scratch(), m)) != nil {
-			r.stats.dropped.Add(1)
+		if err := p.client.Write(AppendResponse(uc.Scratch(), m)); err != nil {
+			r.undelivered(p.client, err)
 		} else {
 			r.stats.relayed.Add(1)
 		}
@@ -72,15 +76,17 @@ func (p *pending) onResponse(c dispatch.Conn, m *sipparse.Message, err error) {
 		return
 	}
 	// A provisional response for a client on another loop: a buffer of
-	// its own, since more responses may follow before it is written.
+	// its own, since more responses may follow before it is written. The
+	// final one may be written first, and p freed: done uses only client.
+	client := p.client
 	bp := getBuf()
 	*bp = AppendResponse((*bp)[:0], m)
-	if err := p.client.Send(*bp, func(err error) {
+	if err := client.Send(*bp, func(err error) {
 		putBuf(bp)
-		r.delivered(err, false)
+		r.delivered(client, err, false)
 	}); err != nil {
 		putBuf(bp)
-		r.stats.dropped.Add(1)
+		r.undelivered(client, err)
 	}
 }
 
@@ -101,23 +107,23 @@ func (p *pending) fail(status int) {
 // deliver sends p.out to the client from any goroutine; p is freed once
 // it is written.
 func (p *pending) deliver() {
-	if p.client.Send(p.out, p.sent) != nil {
-		p.r.stats.dropped.Add(1)
+	if err := p.client.Send(p.out, p.sent); err != nil {
+		p.r.undelivered(p.client, err)
 		p.free()
 	}
 }
 
 // onSent ends deliver on the client's loop.
 func (p *pending) onSent(err error) {
-	p.r.delivered(err, p.ours)
+	p.r.delivered(p.client, err, p.ours)
 	p.free()
 }
 
-// delivered counts the outcome of a write to a client.
-func (r *Relay) delivered(err error, ours bool) {
+// delivered counts the outcome of a write to the client c.
+func (r *Relay) delivered(c *engine.Conn, err error, ours bool) {
 	switch {
 	case err != nil:
-		r.stats.dropped.Add(1)
+		r.undelivered(c, err)
 	case !ours:
 		r.stats.relayed.Add(1)
 	}
@@ -127,6 +133,9 @@ func (r *Relay) delivered(err error, ours bool) {
 func (p *pending) free() {
 	if p.invite {
 		p.r.unindexInvite(p)
+	}
+	if !p.ack {
+		p.r.stats.pending.Add(-1)
 	}
 	p.client, p.ack, p.ours, p.tries, p.next, p.invite = nil, false, false, 0, nil, false
 	p.resp, p.out, p.fwd = trim(p.resp), trim(p.out), trim(p.fwd)

@@ -41,9 +41,14 @@ type Relay struct {
 	pendings sync.Pool
 	stats    stats
 
-	// The INVITEs pending, for their CANCELs (see cancel.go).
+	// The INVITEs pending, for their CANCELs (see cancel.go), and those
+	// awaiting the ACK of their non-2xx final response (see ack.go).
 	imu     sync.Mutex
 	invites map[uint64]*pending
+	acks    ackTable
+
+	now      func() time.Duration // monotonic clock of the ACK waits and the logs
+	lastWarn atomic.Int64         // now() of the last backpressure warning, +1
 }
 
 // binding is what Attach sets: the manager that dials the upstream, its
@@ -62,6 +67,8 @@ func New(cfg Config) (*Relay, error) {
 	}
 	cfg = cfg.withDefaults()
 	r := &Relay{cfg: cfg, log: cfg.Logger, invites: map[uint64]*pending{}}
+	start := time.Now()
+	r.now = func() time.Duration { return time.Since(start) }
 	var tag [8]byte
 	_, _ = rand.Read(tag[:])
 	r.tag = hex.AppendEncode([]byte("relay"), tag[:])
@@ -162,6 +169,7 @@ func (r *Relay) forward(b *binding, c *engine.Conn, m *sipparse.Message, host []
 	out := AppendRequest(c.Scratch(), m, host, port)
 
 	p := r.pendings.Get().(*pending)
+	r.stats.pending.Add(1)
 	p.client = c
 	if m.Method == sipparse.MethodInvite {
 		p.invite = true
@@ -196,9 +204,10 @@ func (r *Relay) forward(b *binding, c *engine.Conn, m *sipparse.Message, host []
 	}
 }
 
-// forwardACK sends an ACK statelessly (no correlation entry): RFC 3261
-// §16.11. An ACK of a response the relay made itself is absorbed. Loop
-// only.
+// forwardACK sends an ACK with no correlation entry: under its INVITE's
+// Via when it acknowledges a non-2xx final response from the upstream
+// (ack.go), else statelessly with a new branch (RFC 3261 §16.11). An ACK of
+// a response the relay made itself is absorbed. Loop only.
 func (r *Relay) forwardACK(c *engine.Conn, m *sipparse.Message) {
 	if tag := m.Bytes(m.To.Tag); len(tag) > 0 && string(tag) == string(r.tag) {
 		r.stats.absorbed.Add(1)
@@ -212,6 +221,9 @@ func (r *Relay) forwardACK(c *engine.Conn, m *sipparse.Message) {
 	var hb [48]byte
 	ap := c.RemoteAddr()
 	host := ap.Addr().WithZone("").AppendTo(hb[:0])
+	if r.forwardTxACK(b, c, m, host, int(ap.Port())) {
+		return
+	}
 	out := AppendRequest(c.Scratch(), m, host, int(ap.Port()))
 	ep := r.epoch.Load()
 	ready := r.readyFor()
@@ -251,12 +263,35 @@ func (r *Relay) answerNow(c *engine.Conn, m *sipparse.Message, status int) {
 	r.write(c, sipparse.AppendResponse(c.Scratch(), m, status, engine.Reason(status), r.tag))
 }
 
-// write writes b on c, counting a failure as a dropped response. Loop
-// only.
+// write writes b, a response, on c; a failure is counted and logged
+// (undelivered). Loop only.
 func (r *Relay) write(c *engine.Conn, b []byte) {
 	if err := c.Write(b); err != nil {
-		r.stats.dropped.Add(1)
+		r.undelivered(c, err)
 	}
+}
+
+// warnEvery spaces the warnings about clients that do not read.
+const warnEvery = time.Second
+
+// undelivered counts a response that could not be written to the client
+// c, and logs it: at Warn level, at most once per warnEvery, when c's
+// outbound buffer is over its high-water mark (the client does not read
+// what it asked for), at Debug level when c has closed. Any goroutine.
+func (r *Relay) undelivered(c *engine.Conn, err error) {
+	r.stats.dropped.Add(1)
+	if !errors.Is(err, engine.ErrBackpressure) {
+		r.debug("relay: response dropped, client gone", c, err)
+		return
+	}
+	n := r.stats.backpressure.Add(1)
+	now := int64(r.now()) + 1 // 0 means never
+	last := r.lastWarn.Load()
+	if last != 0 && now-last < int64(warnEvery) || !r.lastWarn.CompareAndSwap(last, now) {
+		return
+	}
+	r.log.Warn("relay: response dropped: the client does not read (outbound buffer over the high-water mark)",
+		"conn", c.ID(), "remote", c.RemoteAddr(), "backpressure_total", n)
 }
 
 // count counts a response the relay made itself.

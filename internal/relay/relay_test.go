@@ -35,15 +35,27 @@ type relayed struct {
 // changes the engine config.
 func startRelay(t *testing.T, upstream string, cfg relay.Config, tune func(*engine.Config)) *relayed {
 	t.Helper()
+	return startRelayWith(t, upstream, cfg, tune, nil)
+}
+
+// startRelayWith is startRelay with setup called on the relay before its
+// server starts.
+func startRelayWith(t *testing.T, upstream string, cfg relay.Config, tune func(*engine.Config), setup func(*relay.Relay)) *relayed {
+	t.Helper()
 	up, err := relay.ParseUpstream("tcp://" + upstream)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Upstream = up
-	cfg.Logger = testLogger()
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger()
+	}
 	r, err := relay.New(cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(r)
 	}
 	ec := engine.Config{Handler: r, Loops: 2, Logger: testLogger()}
 	if tune != nil {
@@ -221,7 +233,7 @@ func TestForward(t *testing.T) {
 	// Relayed is counted once the write to the client returned, which
 	// may be just after the client read it.
 	waitFor(t, "the responses to be counted", func() bool { return rl.r.Stats().Relayed == 4 })
-	if st := rl.r.Stats(); st.Forwarded != 3 || st.Dropped != 0 || st.Unavailable != 0 {
+	if st := rl.r.Stats(); st.Forwarded != 3 || st.Dropped != 0 || st.Unavailable != 0 || st.Pending != 0 {
 		t.Errorf("stats %+v", st)
 	}
 }
@@ -391,6 +403,7 @@ func TestUpstreamDown(t *testing.T) {
 	if st[503] != 50 {
 		t.Errorf("statuses %v", st)
 	}
+	waitFor(t, "the 503s to be written", func() bool { return rl.r.Stats().Pending == 0 })
 	if s := rl.r.Stats(); s.Unavailable != 50 || s.Waiting != 0 {
 		t.Errorf("stats %+v", s)
 	}
@@ -408,6 +421,7 @@ func TestSilentUpstream(t *testing.T) {
 	if st[408] != 12 {
 		t.Errorf("statuses %v", st)
 	}
+	waitFor(t, "the 408s to be written", func() bool { return rl.r.Stats().Pending == 0 })
 	if s := rl.r.Stats(); s.Timeouts != 12 {
 		t.Errorf("stats %+v", s)
 	}
@@ -520,13 +534,16 @@ func TestClientGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the upstream to read the request", func() bool { return u.Read() == 1 })
+	if s := rl.r.Stats(); s.Pending != 1 {
+		t.Errorf("%d requests pending, want 1", s.Pending)
+	}
 	_ = c.Close()
 	waitFor(t, "the relay to see the close", func() bool { return rl.srv.Stats().ConnsIn == 0 })
 	if n := u.Release(); n != 1 {
 		t.Fatalf("released %d", n)
 	}
 	waitFor(t, "the response to be dropped", func() bool { return rl.r.Stats().Dropped == 1 })
-	if s := rl.r.Stats(); s.Relayed != 0 {
+	if s := rl.r.Stats(); s.Relayed != 0 || s.Pending != 0 || s.Backpressure != 0 {
 		t.Errorf("stats %+v", s)
 	}
 }

@@ -38,6 +38,9 @@ const (
 	// branch of a kept INVITE gets 200 and the INVITE 487 (RFC 3261 §9.2),
 	// another CANCEL 481; other requests but ACK get 200.
 	Ring
+	// Reject answers an INVITE 180 Ringing then 486 Busy Here, and the
+	// other requests but ACK 200 OK.
+	Reject
 )
 
 // ResponseBody is the body of the upstream's 200 responses.
@@ -54,6 +57,7 @@ type Upstream struct {
 	ln       net.Listener
 	conns    map[net.Conn]struct{}
 	requests [][]byte // copies, in the order read (at most keep)
+	sources  []string // the remote address of the connection of each
 	methods  map[string]int
 	held     []held
 	wg       sync.WaitGroup
@@ -181,6 +185,14 @@ func (u *Upstream) Requests() [][]byte {
 	return append([][]byte(nil), u.requests...)
 }
 
+// Sources returns the remote address ("host:port") of the connection each
+// request of Requests came on.
+func (u *Upstream) Sources() []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]string(nil), u.sources...)
+}
+
 // Methods returns how many requests of each method were read.
 func (u *Upstream) Methods() map[string]int {
 	u.mu.Lock()
@@ -276,6 +288,7 @@ func (u *Upstream) handle(c net.Conn) {
 		u.mu.Lock()
 		if len(u.requests) < keep {
 			u.requests = append(u.requests, bytes.Clone(b))
+			u.sources = append(u.sources, c.RemoteAddr().String())
 		}
 		u.methods[string(msg.Bytes(msg.MethodName))]++
 		u.mu.Unlock()
@@ -300,7 +313,11 @@ func (u *Upstream) handle(c net.Conn) {
 		if msg.Method == sipparse.MethodInvite {
 			out = sipparse.AppendResponse(out, &msg, 180, "Ringing", []byte("up"))
 		}
-		out = AppendOK(out, &msg)
+		if mode == Reject && msg.Method == sipparse.MethodInvite {
+			out = sipparse.AppendResponse(out, &msg, 486, "Busy Here", []byte("up"))
+		} else {
+			out = AppendOK(out, &msg)
+		}
 		if _, err := c.Write(out); err != nil || mode == CloseAfterEach {
 			return
 		}
