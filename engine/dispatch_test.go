@@ -174,17 +174,19 @@ func TestTryConnFor(t *testing.T) {
 	}
 	ready := make(chan error, 1)
 	c, err := s.TryConnFor(e, dst, func(err error) { ready <- err })
-	if err == nil {
-		t.Fatalf("first TryConnFor returned conn %d without a dial", c.ID())
-	}
-	if !errors.Is(err, pool.ErrDialing) {
-		t.Fatalf("first TryConnFor: %v, want pool.ErrDialing", err)
-	}
-	if err := <-ready; err != nil {
-		t.Fatalf("dial: %v", err)
-	}
-	if c, err = s.TryConnFor(e, dst, nil); err != nil {
-		t.Fatal(err)
+	switch {
+	case err == nil:
+		// The dial it started finished before it looked again: fine, it
+		// never blocked on it.
+	case errors.Is(err, pool.ErrDialing):
+		if err := <-ready; err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		if c, err = s.TryConnFor(e, dst, nil); err != nil {
+			t.Fatal(err)
+		}
+	default:
+		t.Fatalf("first TryConnFor: %v, want a connection or pool.ErrDialing", err)
 	}
 	status := make(chan int, 1)
 	if err := s.Dispatcher().SendOn(e, c, dst.Transport, outRequest("OPTIONS", "try-1"),
