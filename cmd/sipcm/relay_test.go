@@ -99,6 +99,21 @@ func (p *relayProc) activePoolConns(t *testing.T) (int, []string) {
 	return n, names
 }
 
+// waitPoolConns polls /pools until it shows want active connections or the
+// test timeout passes, and returns the last reading: a slot whose dial
+// started during the load may finish just after the load does.
+func (p *relayProc) waitPoolConns(t *testing.T, want int) (int, []string) {
+	t.Helper()
+	deadline := time.Now().Add(testTimeout)
+	for {
+		n, names := p.activePoolConns(t)
+		if n == want || time.Now().After(deadline) {
+			return n, names
+		}
+		time.Sleep(10 * time.Millisecond) // polling interval, not synchronisation
+	}
+}
+
 func dialRelay(t *testing.T, addr string) *relaytest.Client {
 	t.Helper()
 	c, err := relaytest.Dial(addr, time.Now().Add(testTimeout))
@@ -432,7 +447,7 @@ func TestRelayPoolSize(t *testing.T) {
 			if st[200] != 500 {
 				t.Errorf("statuses %v", st)
 			}
-			n, names := p.activePoolConns(t)
+			n, names := p.waitPoolConns(t, size)
 			want := "tcp:" + u.Addr() + "#sipcm-relay"
 			if n != size || len(names) != 1 || names[0] != want {
 				t.Errorf("/pools: %d active connections in %v, want %d in [%s]", n, names, size, want)
@@ -586,7 +601,7 @@ func TestRelayTLSUpstream(t *testing.T) {
 	if len(reqs) == 0 || !bytes.Contains(reqs[0], []byte("\r\nVia: SIP/2.0/TLS 127.0.0.1:")) {
 		t.Errorf("no TLS Via from the relay in %q", reqs)
 	}
-	if n, names := p.activePoolConns(t); n != 2 || len(names) != 1 || !strings.HasPrefix(names[0], "tls:") {
+	if n, names := p.waitPoolConns(t, 2); n != 2 || len(names) != 1 || !strings.HasPrefix(names[0], "tls:") {
 		t.Errorf("/pools: %d active in %v", n, names)
 	}
 
