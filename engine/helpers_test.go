@@ -32,13 +32,28 @@ func testLogger(testing.TB) *slog.Logger {
 // startServer starts a TCP server listening on 127.0.0.1:0.
 func startServer(t testing.TB, cfg Config) (*TCPServer, string) {
 	t.Helper()
+	return startListening(t, cfg, NewTCPServer)
+}
+
+// listeningServer is what TCPServer and TLSServer share for the tests.
+type listeningServer interface {
+	Start() error
+	Close() error
+	Listen(ctx context.Context, network, addr string) (*Listener, error)
+}
+
+// startListening makes a server with newServer (test logger and 2 loops
+// unless cfg says otherwise), starts it on 127.0.0.1:0 and closes it when
+// the test ends.
+func startListening[S listeningServer](t testing.TB, cfg Config, newServer func(Config) (S, error)) (S, string) {
+	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = testLogger(t)
 	}
 	if cfg.Loops == 0 {
 		cfg.Loops = 2
 	}
-	s, err := NewTCPServer(cfg)
+	s, err := newServer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

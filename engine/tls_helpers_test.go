@@ -2,7 +2,6 @@ package engine
 
 import (
 	"bytes"
-	"context"
 	"crypto/tls"
 	"log/slog"
 	"net"
@@ -61,25 +60,7 @@ func (p *pki) clientConf(certs ...*testcert.Leaf) *tls.Config {
 // startTLSServer starts a TLS server listening on 127.0.0.1:0.
 func startTLSServer(t testing.TB, cfg Config) (*TLSServer, string) {
 	t.Helper()
-	if cfg.Logger == nil {
-		cfg.Logger = testLogger(t)
-	}
-	if cfg.Loops == 0 {
-		cfg.Loops = 2
-	}
-	s, err := NewTLSServer(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	ln, err := s.Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, ln.Addr().String()
+	return startListening(t, cfg, NewTLSServer)
 }
 
 // tlsDial connects a crypto/tls client to addr and runs the handshake.

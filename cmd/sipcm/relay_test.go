@@ -99,59 +99,33 @@ func (p *relayProc) activePoolConns(t *testing.T) (int, []string) {
 	return n, names
 }
 
-// waitPoolConns polls /pools until it shows want active connections or the
-// test timeout passes, and returns the last reading: a slot whose dial
-// started during the load may finish just after the load does.
-func (p *relayProc) waitPoolConns(t *testing.T, want int) (int, []string) {
+// waitPoolConns polls /pools until it shows want active connections (a slot
+// whose dial started during the load may finish just after the load does)
+// and returns that reading; the test fails at its timeout.
+func (p *relayProc) waitPoolConns(t *testing.T, want int) (n int, names []string) {
 	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for {
-		n, names := p.activePoolConns(t)
-		if n == want || time.Now().After(deadline) {
-			return n, names
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval, not synchronisation
-	}
+	pollUntil(t, "the pool to fill", func() bool {
+		n, names = p.activePoolConns(t)
+		return n == want
+	})
+	return n, names
 }
 
 func dialRelay(t *testing.T, addr string) *relaytest.Client {
-	t.Helper()
-	c, err := relaytest.Dial(addr, time.Now().Add(testTimeout))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
+	return relaytest.MustDial(t, addr, testTimeout)
 }
 
 // exchange sends req on c and returns a copy of the final response and its
 // status, skipping provisional responses.
 func exchange(t *testing.T, c *relaytest.Client, req []byte) ([]byte, int) {
 	t.Helper()
-	if _, err := c.Write(req); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		b, status, err := c.Response()
-		if err != nil {
-			t.Fatalf("reading the response: %v", err)
-		}
-		if status >= 200 {
-			return bytes.Clone(b), status
-		}
-	}
+	return relaytest.RoundTrip(t, c, req)
 }
 
 // pollUntil polls cond until it holds, failing the test at the deadline.
 func pollUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling with a deadline
-	}
+	relaytest.WaitFor(t, testTimeout, what, cond)
 }
 
 // clientLoad sends n requests, one at a time, on each of clients

@@ -97,43 +97,20 @@ func startUpstream(t *testing.T, mode relaytest.Mode) *relaytest.Upstream {
 }
 
 func dial(t *testing.T, addr string) *relaytest.Client {
-	t.Helper()
-	c, err := relaytest.Dial(addr, time.Now().Add(testTimeout))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
+	return relaytest.MustDial(t, addr, testTimeout)
 }
 
 // roundTrip sends req on c and returns the final response and its status,
 // skipping provisional ones.
 func roundTrip(t *testing.T, c *relaytest.Client, req []byte) ([]byte, int) {
 	t.Helper()
-	if _, err := c.Write(req); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		b, status, err := c.Response()
-		if err != nil {
-			t.Fatalf("reading the response: %v", err)
-		}
-		if status >= 200 {
-			return bytes.Clone(b), status
-		}
-	}
+	return relaytest.RoundTrip(t, c, req)
 }
 
 // waitFor polls cond until it holds, failing the test at the deadline.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond) // polling with a deadline
-	}
+	relaytest.WaitFor(t, testTimeout, what, cond)
 }
 
 // expected returns what the upstream should read for req sent by a
