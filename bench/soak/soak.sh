@@ -175,7 +175,9 @@ soak() {
 		awk '/^sipcm_auto_responses_total\{/ { sub("sipcm_auto_responses_total", ""); printf "%s%s", (n++ ? ", " : ""), $0 } END { if (!n) printf "none" }')"
 	local achieved
 	achieved=$(row "$WORK/$name.soak" "requests/s")
-	if [[ -n "$achieved" && $((achieved * 100)) -lt $((rate * 95)) ]]; then
+	echo "-- $name rate: achieved ${achieved:-?} req/s of the $rate asked" \
+		"($(awk -v a="${achieved:-0}" -v r="$rate" 'BEGIN { printf "%.1f", 100 * a / r }') %)"
+	if [[ -n "$achieved" && $((achieved * 100)) -lt $((rate * 98)) ]]; then
 		echo "-- $name: WARNING: achieved $achieved req/s of the $rate asked: the soak ran at saturation, not at $LOAD %"
 	fi
 	if [[ $status -ne 0 || "$errors" != 0 || "$sent" != "$answered" ]]; then

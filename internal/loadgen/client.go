@@ -132,21 +132,37 @@ func (c *client) run(ctx context.Context) {
 }
 
 // write sends requests while slots are free, the budget lasts and ctx
-// has not ended.
+// has not ended. A paced run sends what its pacer says is due, in one
+// write, and sleeps in between; an unpaced one sends as soon as slots free.
 func (c *client) write(ctx context.Context) {
 	g := c.g
 	done := ctx.Done()
-	batchMax := cap(c.batch)
-	var interval, next time.Duration
+	var pace *pacer
 	var timer *time.Timer
 	if g.cfg.Rate > 0 {
-		interval = time.Duration(float64(time.Second) * float64(g.cfg.Conns) / g.cfg.Rate)
-		next = interval * time.Duration(c.id) / time.Duration(g.cfg.Conns) // stagger
+		p := newPacer(g.cfg.Rate, g.cfg.Conns, c.id)
+		pace = &p
 		timer = time.NewTimer(time.Hour)
 		defer timer.Stop()
-		batchMax = 1
 	}
 	for {
+		want := cap(c.batch)
+		if pace != nil {
+			now := time.Duration(g.now())
+			d := pace.due(now)
+			if d == 0 {
+				timer.Reset(pace.wait(now))
+				select {
+				case <-timer.C:
+				case <-done:
+					return
+				case <-c.readerDone:
+					return
+				}
+				continue
+			}
+			want = int(min(d, uint64(want)))
+		}
 		var s uint32
 		select {
 		case s = <-c.free:
@@ -157,7 +173,7 @@ func (c *client) write(ctx context.Context) {
 		}
 		c.batch = append(c.batch[:0], s)
 	gather:
-		for len(c.batch) < batchMax {
+		for len(c.batch) < want {
 			select {
 			case s = <-c.free:
 				c.batch = append(c.batch, s)
@@ -165,27 +181,15 @@ func (c *client) write(ctx context.Context) {
 				break gather
 			}
 		}
-		if interval > 0 {
-			now := time.Duration(g.now())
-			if next > now {
-				timer.Reset(next - now)
-				select {
-				case <-timer.C:
-				case <-done:
-					c.free <- s
-					return
-				}
-			} else if now-next > time.Second {
-				next = now // too far behind: do not burst to catch up
-			}
-			next += interval
-		}
 		n := g.take(len(c.batch))
 		for _, s := range c.batch[n:] {
 			c.free <- s
 		}
 		if n == 0 {
 			return
+		}
+		if pace != nil {
+			pace.add(n)
 		}
 		if err := c.send(c.batch[:n]); err != nil {
 			if ctx.Err() == nil || !errors.Is(err, os.ErrDeadlineExceeded) {

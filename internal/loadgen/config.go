@@ -56,8 +56,12 @@ type Config struct {
 	// Duration bounds the sending time of the run. Zero means 10 s when
 	// Requests is zero and 1 minute otherwise.
 	Duration time.Duration
-	// Rate paces the run to this many requests per second in total. Zero
-	// means as fast as the responses come.
+	// Rate paces the run to this many requests per second in total, split
+	// evenly over the connections. Each connection sends the requests due
+	// since the start in one write and sleeps at least a millisecond in
+	// between (more with over 50 connections), within its Pipeline; one
+	// that falls more than a second behind forgets the older requests
+	// rather than catch up. Zero means as fast as the responses come.
 	Rate float64
 	// Timeout is how long a request waits for its final response before
 	// it counts as timed out. Zero means 5 s.
