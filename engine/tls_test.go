@@ -183,25 +183,54 @@ func quoteLog(s string) string {
 	return s
 }
 
-// TestTLSHandshakeTimeout: a client that stalls in the middle of its
-// ClientHello is closed by the handshake timeout and counted with that
-// reason; a send to it meanwhile fails with ErrHandshake.
+// TestTLSHandshakeTimeout: a client that stalls in its handshake (sends
+// nothing, stops in the middle of its ClientHello, or sends the whole
+// ClientHello and then never its second flight, under mutual TLS too) is
+// closed by the handshake timeout and counted with that reason, not with
+// the first-message timeout; a good client is served meanwhile.
 func TestTLSHandshakeTimeout(t *testing.T) {
 	p := newPKI(t)
-	tc := p.serverTLS(p.server)
-	tc.Config.HandshakeTimeout = 100e6 // 100 ms; the first-message timeout is a minute
-	var logs logBuffer
-	s, addr := startTLSServer(t, Config{Logger: logs.logger(), Handler: DefaultHandler{}, TLS: tc})
-	c := dial(t, addr)
 	hello := clientHello(t)
-	c.send(string(hello[:len(hello)/2]))
-	c.expectClosed()
-	st := s.TLS().Stats()
-	if st.Refused(tlsbridge.ReasonHandshakeTimeout) != 1 || st.TotalFailed() != 1 {
-		t.Errorf("TLS stats %+v", st)
-	}
-	if es := s.Stats(); es.FirstMessageTimeouts != 0 || es.ConnsIn != 0 {
-		t.Errorf("engine stats %+v", es)
+	goodCert := p.ca.MustIssue(t, testcert.Client("localhost"))
+	for _, tt := range []struct {
+		name string
+		send []byte
+		mtls bool
+	}{
+		{"nothing", nil, false},
+		{"half a ClientHello", hello[:len(hello)/2], false},
+		{"after the ClientHello", hello, false},
+		{"after the ClientHello, mutual TLS", hello, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tc := p.serverTLS(p.server)
+			if tt.mtls {
+				tc = p.mutualTLS(p.server, []string{"localhost"})
+			}
+			tc.Config.HandshakeTimeout = 100e6 // 100 ms; the first-message timeout is a minute
+			var logs logBuffer
+			s, addr := startTLSServer(t, Config{Logger: logs.logger(), Handler: DefaultHandler{}, TLS: tc})
+			c := dial(t, addr)
+			if len(tt.send) > 0 {
+				c.send(string(tt.send))
+			}
+			good := mustTLSDial(t, addr, p.clientConf(goodCert))
+			good.send(options("good", 1))
+			if resp, err := good.readMessage(); err != nil || statusOf(resp) != 200 {
+				t.Errorf("good client beside the stalled one: %q, %v", resp, err)
+			}
+			c.expectClosed()
+			st := s.TLS().Stats()
+			if st.Refused(tlsbridge.ReasonHandshakeTimeout) != 1 || st.TotalFailed() != 1 || st.Accepted != 1 {
+				t.Errorf("TLS stats %+v, want one handshake timeout and one accepted", st)
+			}
+			if es := s.Stats(); es.FirstMessageTimeouts != 0 {
+				t.Errorf("engine stats %+v", es)
+			}
+			if want := "reason=" + quoteLog(tlsbridge.ReasonHandshakeTimeout.String()); !strings.Contains(logs.String(), want) {
+				t.Errorf("log has no %s:\n%s", want, logs.String())
+			}
+		})
 	}
 }
 

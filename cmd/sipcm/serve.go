@@ -28,6 +28,7 @@ type serveOptions struct {
 	allow               *listFlag
 	admin               string
 	firstMessageTimeout time.Duration
+	handshakeTimeout    time.Duration
 	idleTimeout         time.Duration
 	maxConns            int
 	maxConnsPerIP       int
@@ -56,6 +57,7 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.Var(o.allow, "allow", "`domains` allowed as mutual-TLS peers, comma-separated (default localhost)")
 	fs.StringVar(&o.admin, "admin", o.admin, "admin HTTP `address` (/healthz, /connections, /pools, /metrics); \"none\" for none")
 	fs.DurationVar(&o.firstMessageTimeout, "first-message-timeout", 0, "close a new connection that sends no whole message within this `duration` (0: 1m)")
+	fs.DurationVar(&o.handshakeTimeout, "handshake-timeout", 0, "close a TLS connection whose handshake takes longer than this `duration` (0: 10s)")
 	fs.DurationVar(&o.idleTimeout, "idle-timeout", 0, "close a connection idle for this `duration` (0: 15m)")
 	fs.IntVar(&o.maxConns, "max-conns", 0, "most incoming connections open at once (0: no limit)")
 	fs.IntVar(&o.maxConnsPerIP, "max-conns-per-ip", 0, "most incoming connections open at once from one IP address (0: no limit)")

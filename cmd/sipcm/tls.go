@@ -36,6 +36,7 @@ type tlsSetup struct {
 	mtls              bool
 	clientCAs         *x509.CertPool // with mtls
 	allow             []string       // allowed peer domains under mtls; nil means the default
+	handshakeTimeout  time.Duration  // 0: tlsbridge's default
 	engine            engine.Config  // the options of serve that the TLS server shares
 }
 
@@ -45,7 +46,7 @@ func loadTLS(o *serveOptions, log *slog.Logger) (*tlsSetup, error) {
 	if len(o.tls.vals) == 0 {
 		return nil, nil
 	}
-	ts := &tlsSetup{addrs: o.tls.vals, mtls: o.mtls, engine: engine.Config{
+	ts := &tlsSetup{addrs: o.tls.vals, mtls: o.mtls, handshakeTimeout: o.handshakeTimeout, engine: engine.Config{
 		Loops:               o.loops,
 		FirstMessageTimeout: o.firstMessageTimeout,
 		IdleTimeoutIn:       o.idleTimeout,
@@ -160,10 +161,11 @@ func (s *tlsServer) TLSRefusals() map[string]uint64 {
 // client certificates against ts.clientCAs and ts.allow.
 func startTLS(ctx context.Context, ts *tlsSetup, h engine.Handler, log *slog.Logger) (tlsService, error) {
 	bc := tlsbridge.Config{
-		MutualTLS:      ts.mtls,
-		ClientCAs:      ts.clientCAs,
-		AllowedDomains: ts.allow,
-		Logger:         log,
+		MutualTLS:        ts.mtls,
+		ClientCAs:        ts.clientCAs,
+		AllowedDomains:   ts.allow,
+		HandshakeTimeout: ts.handshakeTimeout,
+		Logger:           log,
 	}
 	if ts.certFile != "" {
 		bc.CertFile, bc.KeyFile = ts.certFile, ts.keyFile

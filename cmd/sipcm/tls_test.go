@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sipcm/sipcm/tlsbridge"
 )
 
 func TestSelfSigned(t *testing.T) {
@@ -215,6 +217,43 @@ func TestServeMTLS(t *testing.T) {
 	}
 	if len(conns) != 1 || conns[0]["transport"] != "TLS" {
 		t.Errorf("/connections = %v, want one TLS connection", conns)
+	}
+	if code := p.stop(t); code != exitOK {
+		t.Errorf("serve exit %d", code)
+	}
+}
+
+// TestServeHandshakeTimeout: --handshake-timeout closes a TLS connection
+// that never finishes its handshake, well before the first-message
+// timeout, and /metrics counts it by reason.
+func TestServeHandshakeTimeout(t *testing.T) {
+	certFile, keyFile := writePEM(t, t.TempDir())
+	p := startServe(t, []string{"--tcp", "none", "--tls", "127.0.0.1:0", "--cert", certFile, "--key", keyFile,
+		"--handshake-timeout", "100ms", "--first-message-timeout", "1h", "--admin", "127.0.0.1:0", "--loops", "1"}, "tls", "admin")
+	addr, adm := p.addrs["tls"], p.addrs["admin"]
+
+	nc, err := net.DialTimeout("tcp", addr, testTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	// Closed by the flag's 100 ms, not by tlsbridge's default of 10 s:
+	// wait half of that at most.
+	_ = nc.SetDeadline(time.Now().Add(tlsbridge.DefaultHandshakeTimeout / 2))
+	if _, err := nc.Write([]byte{0x16, 0x03, 0x01}); err != nil { // the start of a record, then nothing
+		t.Fatal(err)
+	}
+	var b [1]byte
+	if _, err := nc.Read(b[:]); err == nil || os.IsTimeout(err) {
+		t.Fatalf("stalled handshake: read %v, want the connection closed", err)
+	}
+	if got := metric(t, adm, `sipcm_tls_refusals_total{reason="handshake timeout"}`); got != 1 {
+		t.Errorf("handshake timeouts: %v, want 1", got)
+	}
+	if c, err := tlsSIP(t, addr, certFile, nil); err != nil {
+		t.Fatal(err)
+	} else if got := c.request(t, "OPTIONS"); got != "SIP/2.0 200 OK" {
+		t.Errorf("OPTIONS after the stalled handshake: %q", got)
 	}
 	if code := p.stop(t); code != exitOK {
 		t.Errorf("serve exit %d", code)
