@@ -26,8 +26,9 @@
 #   SIPCM_BIN           a sipcm binary to use instead of building one
 #
 # TLS clients (untrusted CA, expired, outside the allowed domains, wrong
-# EKU, no certificate under mTLS, a stalled handshake) and the relay's
-# upstream faults are tested by their own packages.
+# EKU, no certificate under mTLS, stalled handshakes) have their own long
+# form, hostile-tls.sh; the relay's upstream faults are tested by their own
+# packages.
 set -euo pipefail
 
 IDLE=${HOSTILE_IDLE_CONNS:-10000}
