@@ -131,9 +131,9 @@ var lowerNames = func() (t [numHeaderIDs]string) {
 }()
 
 // nameWords holds each long name in lower case as little-endian words, the
-// form lookupHeader compares against.
-var nameWords = func() (t [numHeaderIDs][3]uint64) {
-	for id := range t {
+// form lookupHeader compares against; rows past the last ID stay zero.
+var nameWords = func() (t [32][3]uint64) {
+	for id := range numHeaderIDs {
 		n := lowerNames[id]
 		for i := 0; i < len(n); i++ {
 			t[id][i/8] |= uint64(n[i]) << (8 * (i % 8))
@@ -300,4 +300,29 @@ func LookupMethod(b []byte) Method {
 		}
 	}
 	return MethodUnknown
+}
+
+// lookupShort is lookupHeader for a name of n bytes, 1 to 15, that starts
+// with c and is the low n bytes of w0 then w1 (little-endian words); no
+// white space or control octet is in the name.
+func lookupShort(w0, w1 uint64, n int, c byte) HeaderID {
+	c |= 0x20
+	if n == 1 {
+		return compact[c]
+	}
+	if c < 'a' || c > 'z' {
+		return HdrOther
+	}
+	const lc = 0x2020202020202020
+	mk := &nameMasks[n&15]
+	x0 := (w0 | lc) & mk[0]
+	x1 := (w1 | lc) & mk[1]
+	cand := &byLenFirst[n&15][(c-'a')%26]
+	if id := cand[0]; x0 == nameWords[id&31][0] && x1 == nameWords[id&31][1] {
+		return id
+	}
+	if id := cand[1]; x0 == nameWords[id&31][0] && x1 == nameWords[id&31][1] {
+		return id
+	}
+	return HdrOther
 }

@@ -111,22 +111,21 @@ func (m *Message) reset(buf []byte, lim *Limits) {
 		m.Headers = make([]Header, 0, min(lim.MaxHeaders, 64))
 		m.Vias = make([]Via, 0, min(lim.MaxValues, 8))
 	}
-	*m = Message{
-		Limits:       m.Limits,
-		Headers:      m.Headers[:0],
-		Vias:         m.Vias[:0],
-		Contacts:     m.Contacts[:0],
-		Routes:       m.Routes[:0],
-		RecordRoutes: m.RecordRoutes[:0],
-		MaxForwards:  -1,
-		ContentLen:   -1,
-		Expires:      -1,
-		buf:          buf,
-		own:          m.own,
-	}
+	// Zeroing in place and restoring the kept fields is cheaper than
+	// assigning a composite literal, which is built aside and copied.
+	lims, hdrs, vias, own := m.Limits, m.Headers[:0], m.Vias[:0], m.own
+	cs, rs, rrs := m.Contacts[:0], m.Routes[:0], m.RecordRoutes[:0]
+	*m = Message{}
+	m.Limits, m.Headers, m.Vias, m.own = lims, hdrs, vias, own
+	m.Contacts, m.Routes, m.RecordRoutes = cs, rs, rrs
+	m.MaxForwards, m.ContentLen, m.Expires = -1, -1, -1
+	m.buf = buf
 }
 
-// fail records the first error found by Parse.
+// fail records the first error found by Parse. It stays out of line so
+// that the parsing loops that call it keep their registers.
+//
+//go:noinline
 func (m *Message) fail(err error, off int, h HeaderID) {
 	if m.err.Err == nil {
 		m.err = m.newError(err, off, h)
@@ -176,33 +175,15 @@ func (m *Message) Parse(buf []byte) error {
 	m.StartLine = span(0, sl-1)
 	m.parseStartLine(buf, sl-1)
 
-	pos := sl + 1
-	lines := 1 // LFs seen, each of which must follow a CR
 	hmax := min(lim.MaxHeaderBytes, len(buf))
-	for {
-		if pos+2 > hmax {
-			if hmax == lim.MaxHeaderBytes {
-				m.fail(ErrHeaderTooLarge, pos, HdrOther)
-			} else {
-				m.fail(ErrBadHeader, len(buf), HdrOther) // no empty line
-			}
-			return &m.err
-		}
-		if buf[pos] == '\r' && buf[pos+1] == '\n' {
-			pos += 2
-			lines++
-			break
-		}
-		next, n, ok := m.headerLine(buf, pos, hmax, &lim)
-		if !ok {
-			return &m.err
-		}
-		pos, lines = next, lines+n
+	pos, lines, ok := m.headers(buf, sl+1, hmax, &lim)
+	if !ok {
+		return &m.err
 	}
 	// Every line ended with CRLF; a CR anywhere else is refused, since
 	// another element could take it for a line end and see header fields we
 	// did not, Content-Length above all. Counting is one vector pass.
-	if bytes.Count(buf[:pos], crByte) != lines {
+	if bytes.Count(buf[:pos], crByte) != lines+1 {
 		m.fail(ErrBadHeader, bareCR(buf[:pos]), HdrOther)
 	}
 	m.HeaderLen = pos
@@ -253,75 +234,56 @@ func bareCR(b []byte) int {
 	return 0
 }
 
-// headerLine parses the header field line at buf[pos:], with its folded
-// continuation lines, and returns where the next line starts and how many
-// lines it took. It reports false when the header section cannot be split
-// further.
-func (m *Message) headerLine(buf []byte, pos, hmax int, lim *Limits) (next, lines int, ok bool) {
-	i := pos
-	for {
-		k := bytes.IndexByte(buf[i:hmax], '\n')
-		if k < 0 || i+k+1 >= hmax {
-			if hmax < len(buf) {
-				m.fail(ErrHeaderTooLarge, hmax, HdrOther)
-			} else {
-				m.fail(ErrBadHeader, len(buf), HdrOther)
-			}
-			return 0, 0, false
-		}
-		nl := i + k
-		lines++
-		if buf[nl-1] != '\r' {
-			// An LF alone ends no line in SIP (see Parse on bare CR).
-			m.fail(ErrBadHeader, nl, HdrOther)
-			return nl + 1, lines, true
-		}
-		if c := buf[nl+1]; c == ' ' || c == '\t' {
-			i = nl + 2 // folded line
-			continue
-		}
-		return nl + 1, lines, m.addHeader(buf, pos, nl-1, lim)
-	}
-}
-
 // addHeader records the header line buf[pos:le] (without its CRLF, with its
 // folds) and parses its value when Parse knows the field.
-func (m *Message) addHeader(buf []byte, pos, le int, lim *Limits) bool {
+func (m *Message) addHeader(buf []byte, pos, le int, lim *Limits) {
 	colon := bytes.IndexByte(buf[pos:le], ':')
 	if colon <= 0 {
 		m.fail(ErrBadHeader, pos, HdrOther)
-		return true
+		return
 	}
 	colon += pos
 	ne := colon
 	for buf[ne-1] == ' ' || buf[ne-1] == '\t' {
 		if ne--; ne == pos {
 			m.fail(ErrBadHeader, pos, HdrOther)
-			return true
+			return
 		}
 	}
 	id := lookupHeader(buf, pos, ne)
 	if id == HdrOther {
 		if j := pos + spanClass(buf[pos:ne], cToken); j != ne {
 			m.fail(ErrBadHeader, j, HdrOther)
-			return true
+			return
 		}
 	}
+	m.addValue(buf, pos, ne, colon, le, id, lim)
+}
+
+// addValue records the header line with name buf[pos:ne] and ID id, whose
+// value follows the colon at buf[colon] up to le, and parses the value when
+// Parse knows the field.
+func (m *Message) addValue(buf []byte, pos, ne, colon, le int, id HeaderID, lim *Limits) {
 	vs, ve := colon+1, le
 	if len(m.Headers) >= lim.MaxHeaders {
 		m.fail(ErrTooManyHeaders, pos, HdrOther)
-		return true
+		return
 	}
 	vs = skipLWS(buf, vs, ve)
 	ve = trimLWSRight(buf, vs, ve)
 	m.Headers = append(m.Headers, Header{ID: id, Name: span(pos, ne), Value: span(vs, ve)})
-	if id == HdrOther {
-		return true
+	if id != HdrOther {
+		m.value(buf, id, pos, vs, ve)
 	}
+}
+
+// value parses the value buf[vs:ve] of the known header field id, whose line
+// starts at pos and was just appended to m.Headers.
+func (m *Message) value(buf []byte, id HeaderID, pos, vs, ve int) {
 	bit := uint32(1) << id
 	if single&bit != 0 && m.seen&bit != 0 {
 		m.fail(ErrDuplicateHeader, pos, id)
-		return true
+		return
 	}
 	first := m.seen&bit == 0
 	m.seen |= bit
@@ -376,7 +338,6 @@ func (m *Message) addHeader(buf []byte, pos, le int, lim *Limits) bool {
 		}
 		m.Expires = int(n)
 	}
-	return true
 }
 
 // single marks the header fields that may appear once.
