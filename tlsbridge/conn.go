@@ -80,6 +80,11 @@ type Conn struct {
 	err      error // sticky read error
 
 	rec records // framing of the bytes handed to crypto/tls (pipe.Read's goroutine)
+
+	keys    *keyLog   // traffic secrets logged by crypto/tls; nil when not wanted
+	version uint16    // negotiated; written before hsDone
+	suite   uint16    // negotiated; written before hsDone
+	r13     *record13 // our TLS 1.3 record layer, set by Activate when it applies
 }
 
 // Accept returns the Conn of an incoming connection on t. remote is used
@@ -89,7 +94,12 @@ func (m *Manager) Accept(t Transport, remote net.Addr) (*Conn, error) {
 		return nil, ErrClientManager
 	}
 	c := m.newConn(t, remote)
-	c.tc = tls.Server((*pipe)(c), m.server)
+	cfg := m.server
+	if c.keys != nil {
+		cfg = m.server.Clone()
+		cfg.KeyLogWriter = c.keys
+	}
+	c.tc = tls.Server((*pipe)(c), cfg)
 	return c, nil
 }
 
@@ -99,13 +109,20 @@ func (m *Manager) Connect(t Transport, remote net.Addr, dst Outbound) *Conn {
 	c := m.newConn(t, remote)
 	c.out = true
 	c.dst = dst
-	c.tc = tls.Client((*pipe)(c), m.ClientConfig(dst, &c.peer))
+	cfg := m.ClientConfig(dst, &c.peer)
+	if c.keys != nil {
+		cfg.KeyLogWriter = c.keys
+	}
+	c.tc = tls.Client((*pipe)(c), cfg)
 	return c
 }
 
 func (m *Manager) newConn(t Transport, remote net.Addr) *Conn {
 	c := &Conn{m: m, t: t, remote: remote}
 	c.cond.L = &c.mu
+	if !m.cfg.DisableRecordLayer {
+		c.keys = new(keyLog)
+	}
 	return c
 }
 
@@ -129,6 +146,11 @@ func (c *Conn) Handshake(ctx context.Context) error {
 	} else {
 		err = c.failed(err)
 	}
+	c.mu.Lock()
+	if c.keys != nil && (err != nil || c.closed) {
+		c.keys.wipe()
+	}
+	c.mu.Unlock()
 	c.hsErr = err
 	c.hsDone.Store(true)
 	return err
@@ -136,6 +158,7 @@ func (c *Conn) Handshake(ctx context.Context) error {
 
 func (c *Conn) established() {
 	cs := c.tc.ConnectionState()
+	c.version, c.suite = cs.Version, cs.CipherSuite
 	if len(cs.PeerCertificates) > 0 {
 		c.cert = cs.PeerCertificates[0]
 	}
@@ -192,10 +215,17 @@ func (c *Conn) Activate() error {
 		c.mu.Unlock()
 		return ErrClosed
 	}
-	c.src = c.hsIn[c.hsOff:]
+	src := c.hsIn[c.hsOff:]
 	c.hsIn, c.hsOff = nil, 0
 	c.loop = true
 	c.mu.Unlock()
+	// The handshake handed crypto/tls one record at a time (pipe.Read),
+	// so src starts at the first record after the handshake.
+	c.startRecord13()
+	if c.r13 != nil {
+		return c.feed13(src)
+	}
+	c.src = src
 	err := c.decrypt()
 	c.src = nil
 	return err
@@ -232,6 +262,9 @@ func (c *Conn) Feed(p []byte) error {
 	}
 	if c.err != nil {
 		return c.err
+	}
+	if c.r13 != nil {
+		return c.feed13(p)
 	}
 	c.src = p
 	err := c.decrypt()
@@ -272,6 +305,9 @@ func (c *Conn) decrypt() error {
 		}
 		if err != nil {
 			c.err = err
+			if isLocalError(err) {
+				c.m.stats.recordErrors.Add(1)
+			}
 			break
 		}
 	}
@@ -316,6 +352,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 	if !c.loop {
 		return 0, ErrNotActive
 	}
+	if c.r13 != nil {
+		return c.write13(p)
+	}
 	return c.tc.Write(p)
 }
 
@@ -324,6 +363,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 func (c *Conn) CloseNotify() error {
 	if !c.loop {
 		return ErrNotActive
+	}
+	if c.r13 != nil {
+		return c.closeNotify13()
 	}
 	return c.tc.CloseWrite()
 }
@@ -337,6 +379,12 @@ func (c *Conn) Close() error {
 	c.hsIn, c.hsOff = nil, 0
 	c.cond.Broadcast()
 	c.mu.Unlock()
+	if c.keys != nil {
+		c.keys.wipe() // a handshake still running wipes them when it returns
+	}
+	if c.r13 != nil {
+		c.close13()
+	}
 	if c.loop {
 		c.src = nil
 		if c.err == nil {
