@@ -210,14 +210,15 @@ func (c *Conn) open13(rec []byte) error {
 		c.plain.B = b
 		return errRecordOverflow
 	}
+	if len(r.hs) > 0 && typ != typeHandshake {
+		c.plain.B = b
+		return errUnexpected // a handshake message interrupted (RFC 8446 §5.1)
+	}
 	if typ == typeApplicationData {
 		c.plain.B = b[:len(b)+len(data)]
 		return nil
 	}
 	c.plain.B = b // data lies past the plaintext: handle it before the next Open
-	if len(r.hs) > 0 && typ != typeHandshake {
-		return errUnexpected // a handshake message interrupted (RFC 8446 §5.1)
-	}
 	switch typ {
 	case typeAlert:
 		if len(data) != 2 {
