@@ -20,7 +20,11 @@ import (
 // TLS 1.3 (ECDSA P-256 certificate) against three servers:
 //
 //   - tcp: sipcm's TCPServer, the same load in clear, for the ratio;
-//   - tls: sipcm's TLSServer (package tlsbridge over gnet);
+//   - tls: sipcm's TLSServer (package tlsbridge over gnet: its own TLS
+//     1.3 record layer after crypto/tls's handshake);
+//   - tls-stdrecords: the same with tlsbridge.Config.DisableRecordLayer,
+//     crypto/tls's record layer driven from the loop, to show what the
+//     record layer changes;
 //   - crypto-tls: the baseline, crypto/tls over net.Conn with a goroutine
 //     per connection running the same server logic (sipparse.Framer,
 //     Message.Parse, AppendResponse 200, one write per read batch).
@@ -69,6 +73,7 @@ type tlsImpl struct {
 var tlsImpls = []tlsImpl{
 	{"tcp", false, func(*tlsCerts) (optionsServer, error) { return startSipcm() }},
 	{"tls", true, startSipcmTLS},
+	{"tls-stdrecords", true, func(c *tlsCerts) (optionsServer, error) { return startSipcmTLSWith(c, true) }},
 	{"crypto-tls", true, startCryptoTLS},
 }
 
@@ -78,9 +83,11 @@ type sipcmTLSServer struct {
 	ln *engine.Listener
 }
 
-func startSipcmTLS(c *tlsCerts) (optionsServer, error) {
+func startSipcmTLS(c *tlsCerts) (optionsServer, error) { return startSipcmTLSWith(c, false) }
+
+func startSipcmTLSWith(c *tlsCerts, stdRecords bool) (optionsServer, error) {
 	s, err := engine.NewTLSServer(engine.Config{Logger: benchLogger(), Handler: engine.DefaultHandler{},
-		TLS: engine.TLSConfig{Config: tlsbridge.Config{Certificate: &c.leaf.TLS}}})
+		TLS: engine.TLSConfig{Config: tlsbridge.Config{Certificate: &c.leaf.TLS, DisableRecordLayer: stdRecords}}})
 	if err != nil {
 		return nil, err
 	}

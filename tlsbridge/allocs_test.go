@@ -16,10 +16,17 @@ type steadyPair struct {
 }
 
 func newSteadyPair(tb testing.TB, maxVersion uint16) *steadyPair {
+	return newSteadyPairOn(tb, maxVersion, false)
+}
+
+// newSteadyPairOn is newSteadyPair with Config.DisableRecordLayer set to
+// std on both managers.
+func newSteadyPairOn(tb testing.TB, maxVersion uint16, std bool) *steadyPair {
 	tb.Helper()
 	ca := testcert.MustCA(tb, "test CA")
 	srvM := serverManager(tb, ca, ca.MustIssue(tb, testcert.Server("localhost")), false, nil)
 	cliM := clientManager(tb, ca)
+	srvM.cfg.DisableRecordLayer, cliM.cfg.DisableRecordLayer = std, std
 	cliM.client.MaxVersion = maxVersion
 	srv := newSide(tb).accept(tb, srvM)
 	cli := newSide(tb).connect(cliM, Outbound{Host: "localhost"})

@@ -126,7 +126,7 @@ func (c *Conn) feed13(p []byte) error {
 			return nil // p used up
 		}
 		err = c.open13(r.carry.B)
-		c.m.putBuf(r.carry)
+		putBuf(&c.m.plain, r.carry)
 		r.carry = nil
 		if err != nil {
 			return c.fail13(err)
@@ -314,10 +314,10 @@ func (c *Conn) keyUpdate13(request bool) error {
 		v = keyUpdateRequest
 	}
 	msg := [5]byte{msgKeyUpdate, 0, 0, 1, v}
-	buf := c.m.plain.Get()
+	buf := c.m.seal.Get()
 	buf.B = r.appendRecord(buf.B[:0], typeHandshake, msg[:])
 	err := c.send13(buf.B)
-	c.m.putBuf(buf)
+	putBuf(&c.m.seal, buf)
 	if err != nil {
 		return err
 	}
@@ -357,10 +357,10 @@ func (c *Conn) alert13(level, desc uint8) {
 		return
 	}
 	data := [2]byte{level, desc}
-	buf := c.m.plain.Get()
+	buf := c.m.seal.Get()
 	buf.B = r.appendRecord(buf.B[:0], typeAlert, data[:])
 	_ = c.send13(buf.B)
-	c.m.putBuf(buf)
+	putBuf(&c.m.seal, buf)
 	r.wclosed = true
 }
 
@@ -393,8 +393,8 @@ func (c *Conn) write13(p []byte) (int, error) {
 	if r.wclosed {
 		return 0, ErrClosed
 	}
-	buf := c.m.plain.Get()
-	defer c.m.putBuf(buf)
+	buf := c.m.seal.Get()
+	defer putBuf(&c.m.seal, buf)
 	b := buf.B[:0]
 	if want := min(len(p), writeBatch) + (min(len(p), writeBatch)/maxPlaintext+1)*(recordHeaderLen+1+aeadTagLen); cap(b) < want {
 		b = slices.Grow(b, want)
@@ -444,7 +444,7 @@ func (c *Conn) closeNotify13() error {
 func (c *Conn) close13() {
 	r := c.r13
 	if r.carry != nil {
-		c.m.putBuf(r.carry)
+		putBuf(&c.m.plain, r.carry)
 		r.carry = nil
 	}
 	r.hs = nil
@@ -456,10 +456,10 @@ func (c *Conn) close13() {
 	}
 }
 
-// putBuf gives a buffer back to the pool. bytebufferpool sizes new buffers
+// putBuf gives a buffer back to pool p. bytebufferpool sizes new buffers
 // and drops big ones by the lengths it is given back; the length handed
 // back is the capacity, which is what the next user needs.
-func (m *Manager) putBuf(b *bytebufferpool.ByteBuffer) {
+func putBuf(p *bytebufferpool.Pool, b *bytebufferpool.ByteBuffer) {
 	b.B = b.B[:cap(b.B)]
-	m.plain.Put(b)
+	p.Put(b)
 }
