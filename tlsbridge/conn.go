@@ -235,9 +235,13 @@ func (c *Conn) Activate() error {
 // not kept after Feed returns.
 //
 // Before Activate, the bytes are copied for the handshake goroutine. After
-// it, they are decrypted at once, with no allocation, into the plaintext
-// buffer (see Buffered); a partial record waits inside crypto/tls for the
-// next Feed. A non-nil error means the connection is finished (io.EOF
+// it, they are decrypted at once into the plaintext buffer (see
+// Buffered): by the package's TLS 1.3 record layer, with no allocation, or
+// by crypto/tls (TLS 1.2, ChaCha20-Poly1305, Config.DisableRecordLayer),
+// whose reads allocate; a partial record waits for the next Feed. A
+// record we refuse sends the peer an alert and counts in
+// Stats.RecordErrors. It may write (a KeyUpdate answer, an alert). A
+// non-nil error means the connection is finished (io.EOF
 // after the peer's close_notify, an alert, a corrupt record, the error of
 // a failed handshake, ErrClosed): close it.
 func (c *Conn) Feed(p []byte) error {
@@ -345,9 +349,11 @@ func (c *Conn) Discard(n int) {
 	c.release()
 }
 
-// Write encrypts p into TLS records and passes them to Transport.Write. It
-// does not allocate. Any error is permanent: close the connection. Loop
-// only, after Activate.
+// Write encrypts p into TLS records and passes them to Transport.Write:
+// with the TLS 1.3 record layer, records of up to 16 KiB sealed into a
+// pooled buffer, up to 64 KiB per Transport.Write. It does not allocate.
+// Any error is permanent: close the connection. Loop only, after
+// Activate.
 func (c *Conn) Write(p []byte) (int, error) {
 	if !c.loop {
 		return 0, ErrNotActive
