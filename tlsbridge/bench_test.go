@@ -12,8 +12,10 @@ import (
 	"github.com/sipcm/sipcm/internal/testcert"
 )
 
-// The benchmarks compare the bridge ("bridge": crypto/tls in loop mode,
-// handshake on a goroutine over fake loops) with crypto/tls on a net.Conn
+// The benchmarks compare the bridge ("bridge": our TLS 1.3 record layer,
+// crypto/tls in loop mode for TLS 1.2; "bridge-std": crypto/tls in loop
+// mode for both, Config.DisableRecordLayer; handshake on a goroutine over
+// fake loops) with crypto/tls on a net.Conn
 // and a goroutine per connection ("conn": net.Pipe, the same tls.Config
 // and verification). Neither touches a socket, so they show the cost of
 // the TLS plumbing alone.
@@ -116,6 +118,15 @@ func BenchmarkMessage(b *testing.B) {
 			msg := bytes.Repeat([]byte("x"), sz.n)
 			b.Run(v.name+"/"+sz.name+"/bridge", func(b *testing.B) {
 				p := newSteadyPair(b, v.max)
+				b.SetBytes(int64(sz.n))
+				b.ReportAllocs()
+				for b.Loop() {
+					p.write(b, msg, 1, true)
+					p.read(b, sz.n, 1, true)
+				}
+			})
+			b.Run(v.name+"/"+sz.name+"/bridge-std", func(b *testing.B) {
+				p := newSteadyPairOn(b, v.max, true)
 				b.SetBytes(int64(sz.n))
 				b.ReportAllocs()
 				for b.Loop() {

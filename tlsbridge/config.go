@@ -71,6 +71,12 @@ type Config struct {
 	// also the lowest accepted.
 	MinVersion uint16
 
+	// DisableRecordLayer keeps every connection on crypto/tls after the
+	// handshake, as TLS 1.2 and ChaCha20-Poly1305 connections always are,
+	// instead of the package's own TLS 1.3 AES-GCM record layer (see the
+	// package documentation). For comparison and as an escape hatch.
+	DisableRecordLayer bool
+
 	// Time returns the current time for certificate validity checks. nil
 	// means time.Now.
 	Time func() time.Time

@@ -80,6 +80,11 @@ type Conn struct {
 	err      error // sticky read error
 
 	rec records // framing of the bytes handed to crypto/tls (pipe.Read's goroutine)
+
+	keys    *keyLog   // traffic secrets logged by crypto/tls; nil when not wanted
+	version uint16    // negotiated; written before hsDone
+	suite   uint16    // negotiated; written before hsDone
+	r13     *record13 // our TLS 1.3 record layer, set by Activate when it applies
 }
 
 // Accept returns the Conn of an incoming connection on t. remote is used
@@ -89,7 +94,12 @@ func (m *Manager) Accept(t Transport, remote net.Addr) (*Conn, error) {
 		return nil, ErrClientManager
 	}
 	c := m.newConn(t, remote)
-	c.tc = tls.Server((*pipe)(c), m.server)
+	cfg := m.server
+	if c.keys != nil {
+		cfg = m.server.Clone()
+		cfg.KeyLogWriter = c.keys
+	}
+	c.tc = tls.Server((*pipe)(c), cfg)
 	return c, nil
 }
 
@@ -99,13 +109,20 @@ func (m *Manager) Connect(t Transport, remote net.Addr, dst Outbound) *Conn {
 	c := m.newConn(t, remote)
 	c.out = true
 	c.dst = dst
-	c.tc = tls.Client((*pipe)(c), m.ClientConfig(dst, &c.peer))
+	cfg := m.ClientConfig(dst, &c.peer)
+	if c.keys != nil {
+		cfg.KeyLogWriter = c.keys
+	}
+	c.tc = tls.Client((*pipe)(c), cfg)
 	return c
 }
 
 func (m *Manager) newConn(t Transport, remote net.Addr) *Conn {
 	c := &Conn{m: m, t: t, remote: remote}
 	c.cond.L = &c.mu
+	if !m.cfg.DisableRecordLayer {
+		c.keys = new(keyLog)
+	}
 	return c
 }
 
@@ -129,6 +146,11 @@ func (c *Conn) Handshake(ctx context.Context) error {
 	} else {
 		err = c.failed(err)
 	}
+	c.mu.Lock()
+	if c.keys != nil && (err != nil || c.closed) {
+		c.keys.wipe()
+	}
+	c.mu.Unlock()
 	c.hsErr = err
 	c.hsDone.Store(true)
 	return err
@@ -136,6 +158,7 @@ func (c *Conn) Handshake(ctx context.Context) error {
 
 func (c *Conn) established() {
 	cs := c.tc.ConnectionState()
+	c.version, c.suite = cs.Version, cs.CipherSuite
 	if len(cs.PeerCertificates) > 0 {
 		c.cert = cs.PeerCertificates[0]
 	}
@@ -192,10 +215,17 @@ func (c *Conn) Activate() error {
 		c.mu.Unlock()
 		return ErrClosed
 	}
-	c.src = c.hsIn[c.hsOff:]
+	src := c.hsIn[c.hsOff:]
 	c.hsIn, c.hsOff = nil, 0
 	c.loop = true
 	c.mu.Unlock()
+	// The handshake handed crypto/tls one record at a time (pipe.Read),
+	// so src starts at the first record after the handshake.
+	c.startRecord13()
+	if c.r13 != nil {
+		return c.feed13(src)
+	}
+	c.src = src
 	err := c.decrypt()
 	c.src = nil
 	return err
@@ -205,9 +235,13 @@ func (c *Conn) Activate() error {
 // not kept after Feed returns.
 //
 // Before Activate, the bytes are copied for the handshake goroutine. After
-// it, they are decrypted at once, with no allocation, into the plaintext
-// buffer (see Buffered); a partial record waits inside crypto/tls for the
-// next Feed. A non-nil error means the connection is finished (io.EOF
+// it, they are decrypted at once into the plaintext buffer (see
+// Buffered): by the package's TLS 1.3 record layer, with no allocation, or
+// by crypto/tls (TLS 1.2, ChaCha20-Poly1305, Config.DisableRecordLayer),
+// whose reads allocate; a partial record waits for the next Feed. A
+// record we refuse sends the peer an alert and counts in
+// Stats.RecordErrors. It may write (a KeyUpdate answer, an alert). A
+// non-nil error means the connection is finished (io.EOF
 // after the peer's close_notify, an alert, a corrupt record, the error of
 // a failed handshake, ErrClosed): close it.
 func (c *Conn) Feed(p []byte) error {
@@ -232,6 +266,9 @@ func (c *Conn) Feed(p []byte) error {
 	}
 	if c.err != nil {
 		return c.err
+	}
+	if c.r13 != nil {
+		return c.feed13(p)
 	}
 	c.src = p
 	err := c.decrypt()
@@ -272,6 +309,9 @@ func (c *Conn) decrypt() error {
 		}
 		if err != nil {
 			c.err = err
+			if isLocalError(err) {
+				c.m.stats.recordErrors.Add(1)
+			}
 			break
 		}
 	}
@@ -309,12 +349,17 @@ func (c *Conn) Discard(n int) {
 	c.release()
 }
 
-// Write encrypts p into TLS records and passes them to Transport.Write. It
-// does not allocate. Any error is permanent: close the connection. Loop
-// only, after Activate.
+// Write encrypts p into TLS records and passes them to Transport.Write:
+// with the TLS 1.3 record layer, records of up to 16 KiB sealed into a
+// pooled buffer, up to 64 KiB per Transport.Write. It does not allocate.
+// Any error is permanent: close the connection. Loop only, after
+// Activate.
 func (c *Conn) Write(p []byte) (int, error) {
 	if !c.loop {
 		return 0, ErrNotActive
+	}
+	if c.r13 != nil {
+		return c.write13(p)
 	}
 	return c.tc.Write(p)
 }
@@ -324,6 +369,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 func (c *Conn) CloseNotify() error {
 	if !c.loop {
 		return ErrNotActive
+	}
+	if c.r13 != nil {
+		return c.closeNotify13()
 	}
 	return c.tc.CloseWrite()
 }
@@ -337,6 +385,12 @@ func (c *Conn) Close() error {
 	c.hsIn, c.hsOff = nil, 0
 	c.cond.Broadcast()
 	c.mu.Unlock()
+	if c.keys != nil {
+		c.keys.wipe() // a handshake still running wipes them when it returns
+	}
+	if c.r13 != nil {
+		c.close13()
+	}
 	if c.loop {
 		c.src = nil
 		if c.err == nil {

@@ -30,7 +30,8 @@ type Manager struct {
 	server *tls.Config // shared by every incoming connection
 	client *tls.Config // cloned for every outgoing connection
 
-	plain bytebufferpool.Pool // plaintext buffers of loop-mode Conns
+	plain bytebufferpool.Pool // plaintext buffers of loop-mode Conns, partial records
+	seal  bytebufferpool.Pool // records being sealed by the TLS 1.3 record layer
 }
 
 // Outbound describes the peer of an outgoing connection.

@@ -56,7 +56,11 @@ func (p *pipe) Read(b []byte) (int, error) {
 	if c.closed {
 		return 0, net.ErrClosed
 	}
-	n := copy(b, c.hsIn[c.hsOff:])
+	// At most the rest of the current record: crypto/tls then never
+	// holds a byte past the handshake's last record, and what follows
+	// it stays in hsIn for the record layer (Activate).
+	avail := c.hsIn[c.hsOff:]
+	n := copy(b, avail[:c.rec.rest(avail)])
 	c.rec.scan(c.hsIn[c.hsOff : c.hsOff+n])
 	c.hsOff += n
 	if c.hsOff == len(c.hsIn) {
@@ -146,6 +150,21 @@ func (r *records) scan(b []byte) {
 		r.ready++
 		r.hdrN = 0
 	}
+}
+
+// rest returns how many bytes of b, the next bytes to hand over, belong
+// to the current record: at least one when b is not empty.
+func (r records) rest(b []byte) int {
+	if r.hdrN == 5 {
+		return min(len(b), r.left)
+	}
+	need := 5 - r.hdrN
+	if len(b) < need {
+		return len(b)
+	}
+	copy(r.hdr[r.hdrN:], b[:need])
+	body := int(r.hdr[3])<<8 | int(r.hdr[4])
+	return min(len(b), need+body)
 }
 
 // peekMax returns the longest record body among those handed already and

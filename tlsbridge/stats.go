@@ -13,6 +13,10 @@ type Stats struct {
 	// AutoAllowed counts names added to the allow list by outgoing
 	// connections.
 	AutoAllowed uint64
+	// RecordErrors counts established connections ended by a record we
+	// refused (bad MAC, overflow, unexpected message or content type):
+	// we sent the peer an alert and Feed returned the error.
+	RecordErrors uint64
 }
 
 // Refused returns the number of handshakes that failed for reason r.
@@ -33,10 +37,11 @@ func (s Stats) TotalFailed() uint64 {
 }
 
 type counters struct {
-	accepted    atomic.Uint64
-	connected   atomic.Uint64
-	failed      [NumReasons]atomic.Uint64
-	autoAllowed atomic.Uint64
+	accepted     atomic.Uint64
+	connected    atomic.Uint64
+	failed       [NumReasons]atomic.Uint64
+	autoAllowed  atomic.Uint64
+	recordErrors atomic.Uint64
 }
 
 // count counts err under its Reason.
@@ -50,9 +55,10 @@ func (m *Manager) count(err error) {
 // goroutine.
 func (m *Manager) Stats() Stats {
 	s := Stats{
-		Accepted:    m.stats.accepted.Load(),
-		Connected:   m.stats.connected.Load(),
-		AutoAllowed: m.stats.autoAllowed.Load(),
+		Accepted:     m.stats.accepted.Load(),
+		Connected:    m.stats.connected.Load(),
+		AutoAllowed:  m.stats.autoAllowed.Load(),
+		RecordErrors: m.stats.recordErrors.Load(),
 	}
 	for i := range s.Failed {
 		s.Failed[i] = m.stats.failed[i].Load()
