@@ -27,14 +27,12 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
-	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/sipcm/sipcm/bench/soak/internal/soakutil"
 )
 
 func main() {
@@ -110,7 +108,7 @@ func (r *run) main(idle, slow int, every, ping time.Duration) bool {
 	mOpen := r.metrics()
 	// Sample once the server holds them all (and the served client).
 	for deadline := time.Now().Add(30 * time.Second); mOpen != nil && time.Now().Before(deadline); mOpen = r.metrics() {
-		if num(mOpen, `sipcm_connections_open{direction="in"}`) >= float64(idle+slow+1) {
+		if soakutil.Num(mOpen, `sipcm_connections_open{direction="in"}`) >= float64(idle+slow+1) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -135,8 +133,8 @@ func (r *run) main(idle, slow int, every, ping time.Duration) bool {
 	mEnd := r.metrics()
 	sent, answered, worst, perr := p.stop()
 
-	fmt.Printf("silent: %d closed by the server, life %s\n", len(silentLife), spread(silentLife))
-	fmt.Printf("slow: %d closed by the server, life %s, bytes sent %v\n", len(slowLife), spread(slowLife), slowBytes)
+	fmt.Printf("silent: %d closed by the server, life %s\n", len(silentLife), soakutil.Spread(silentLife))
+	fmt.Printf("slow: %d closed by the server, life %s, bytes sent %v\n", len(slowLife), soakutil.Spread(slowLife), slowBytes)
 	fmt.Printf("served client: %d OPTIONS sent, %d answered, worst latency %v\n", sent, answered, worst.Round(time.Microsecond))
 	if perr != nil || sent != answered {
 		r.failf("served client: %d sent, %d answered: %v", sent, answered, perr)
@@ -153,10 +151,10 @@ func (r *run) main(idle, slow int, every, ping time.Duration) bool {
 		} {
 			fmt.Printf("  %-45s %14s %14s %14s\n", k, m0[k], mOpen[k], mEnd[k])
 		}
-		if d := num(mEnd, `sipcm_timeouts_total{kind="first_message"}`) - num(m0, `sipcm_timeouts_total{kind="first_message"}`); d != float64(idle+slow) {
+		if d := soakutil.Num(mEnd, `sipcm_timeouts_total{kind="first_message"}`) - soakutil.Num(m0, `sipcm_timeouts_total{kind="first_message"}`); d != float64(idle+slow) {
 			r.failf("the server counted %v first-message timeouts, want %d", d, idle+slow)
 		}
-		if rss0, rss1 := num(m0, "process_resident_memory_bytes"), num(mOpen, "process_resident_memory_bytes"); idle > 0 && rss0 > 0 {
+		if rss0, rss1 := soakutil.Num(m0, "process_resident_memory_bytes"), soakutil.Num(mOpen, "process_resident_memory_bytes"); idle > 0 && rss0 > 0 {
 			fmt.Printf("server RSS per open connection: %.0f B\n", (rss1-rss0)/float64(idle+slow))
 		}
 	}
@@ -264,10 +262,10 @@ func (p *pinger) run(target string, every time.Duration) {
 		start := time.Now()
 		_ = c.SetDeadline(start.Add(10 * time.Second))
 		p.sent++
-		if _, p.err = io.WriteString(c, options(seq)); p.err != nil {
+		if _, p.err = io.WriteString(c, soakutil.Options("TCP", "127.0.0.1:5060", "127.0.0.1", "served", seq)); p.err != nil {
 			return
 		}
-		if p.err = readAnswer(br); p.err != nil {
+		if p.err = soakutil.ReadAnswer(br); p.err != nil {
 			return
 		}
 		p.answered++
@@ -286,82 +284,17 @@ func (p *pinger) stop() (sent, answered int, worst time.Duration, err error) {
 	return p.sent, p.answered, p.worst, p.err
 }
 
-func options(seq int) string {
-	s := strconv.Itoa(seq)
-	return "OPTIONS sip:hostile@127.0.0.1 SIP/2.0\r\n" +
-		"Via: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bK-served-" + s + ";rport\r\n" +
-		"Max-Forwards: 70\r\n" +
-		"From: <sip:served@127.0.0.1>;tag=s\r\n" +
-		"To: <sip:hostile@127.0.0.1>\r\n" +
-		"Call-ID: served-" + s + "@hostile\r\n" +
-		"CSeq: " + s + " OPTIONS\r\n" +
-		"Content-Length: 0\r\n\r\n"
-}
-
-// readAnswer reads one response without a body, which must be a 200.
-func readAnswer(br *bufio.Reader) error {
-	status := ""
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			return err
-		}
-		if status == "" {
-			if line == "\r\n" {
-				continue
-			}
-			status = line
-			continue
-		}
-		if line == "\r\n" {
-			break
-		}
-	}
-	if !strings.HasPrefix(status, "SIP/2.0 200 ") {
-		return fmt.Errorf("answer %q", strings.TrimSpace(status))
-	}
-	return nil
-}
-
 // metrics reads the server's /metrics into a map from series to value,
 // or returns nil without -admin.
 func (r *run) metrics() map[string]string {
 	if r.admin == "" {
 		return nil
 	}
-	resp, err := http.Get("http://" + r.admin + "/metrics")
+	m, err := soakutil.Metrics(r.admin, 0)
 	if err != nil {
-		r.failf("metrics: %v", err)
-		return map[string]string{}
-	}
-	defer resp.Body.Close()
-	m := map[string]string{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		if i := strings.LastIndexByte(line, ' '); i > 0 {
-			m[line[:i]] = line[i+1:]
-		}
+		r.failf("%v", err)
 	}
 	return m
-}
-
-func num(m map[string]string, k string) float64 {
-	v, _ := strconv.ParseFloat(m[k], 64)
-	return v
-}
-
-// spread summarises durations: min, median, max.
-func spread(ds []time.Duration) string {
-	if len(ds) == 0 {
-		return "-"
-	}
-	slices.Sort(ds)
-	r := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
-	return fmt.Sprintf("min %v median %v max %v", r(ds[0]), r(ds[len(ds)/2]), r(ds[len(ds)-1]))
 }
 
 // raiseNoFile raises the soft limit on open files to want, as far as the

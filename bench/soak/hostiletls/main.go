@@ -41,18 +41,17 @@ import (
 	"io"
 	"maps"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/sipcm/sipcm/bench/soak/internal/soakutil"
 	"github.com/sipcm/sipcm/internal/testcert"
 )
 
@@ -285,7 +284,7 @@ func (r *run) main() bool {
 	}
 	for _, rs := range slices.Sorted(maps.Keys(reasons)) {
 		k := `sipcm_tls_refusals_total{reason="` + rs + `"}`
-		d := num(m1, k) - num(m0, k)
+		d := soakutil.Num(m1, k) - soakutil.Num(m0, k)
 		fmt.Printf("  %-34s %8s %8s %8.0f %7d\n", rs, m0[k], m1[k], d, want[rs])
 		if d != float64(want[rs]) {
 			r.failf("%d refusals counted for %q, want %d", int(d), rs, want[rs])
@@ -314,7 +313,7 @@ func (r *run) settled(m0 map[string]string) map[string]string {
 	deadline := time.Now().Add(ioTimeout)
 	for {
 		m := r.metrics()
-		if num(m, `sipcm_connections_open{direction="in"}`) <= num(m0, `sipcm_connections_open{direction="in"}`) ||
+		if soakutil.Num(m, `sipcm_connections_open{direction="in"}`) <= soakutil.Num(m0, `sipcm_connections_open{direction="in"}`) ||
 			time.Now().After(deadline) {
 			return m
 		}
@@ -360,10 +359,10 @@ func (r *run) attempt(conf *tls.Config) (answered bool, err error) {
 	if err := tc.Handshake(); err != nil {
 		return false, timeoutErr(err)
 	}
-	if _, err := io.WriteString(tc, options("refused", 1)); err != nil {
+	if _, err := io.WriteString(tc, soakutil.Options("TLS", "127.0.0.1:5061", "localhost", "refused", 1)); err != nil {
 		return false, timeoutErr(err)
 	}
-	if err := readAnswer(bufio.NewReader(tc)); err != nil {
+	if err := soakutil.ReadAnswer(bufio.NewReader(tc)); err != nil {
 		return false, timeoutErr(err)
 	}
 	return true, nil
@@ -389,11 +388,11 @@ func (r *run) freshGood(what string) {
 	defer nc.Close()
 	_ = nc.SetDeadline(time.Now().Add(ioTimeout))
 	tc := tls.Client(nc, r.good)
-	if _, err := io.WriteString(tc, options("fresh", 1)); err != nil {
+	if _, err := io.WriteString(tc, soakutil.Options("TLS", "127.0.0.1:5061", "localhost", "fresh", 1)); err != nil {
 		r.failf("good client after %s: %v", what, err)
 		return
 	}
-	if err := readAnswer(bufio.NewReader(tc)); err != nil {
+	if err := soakutil.ReadAnswer(bufio.NewReader(tc)); err != nil {
 		r.failf("good client after %s: %v", what, err)
 	}
 }
@@ -450,7 +449,7 @@ func (r *run) stalls() {
 	}
 	wg.Wait()
 	for i, w := range ways {
-		fmt.Printf("stalled, %-36s %d closed by the server, life %s\n", w.name+":", len(lives[i]), spread(lives[i]))
+		fmt.Printf("stalled, %-36s %d closed by the server, life %s\n", w.name+":", len(lives[i]), soakutil.Spread(lives[i]))
 	}
 }
 
@@ -518,10 +517,10 @@ func (p *pinger) run(addr string, conf *tls.Config, every time.Duration) {
 		start := time.Now()
 		_ = c.SetDeadline(start.Add(ioTimeout))
 		p.sent++
-		if _, p.err = io.WriteString(c, options("good", seq)); p.err != nil {
+		if _, p.err = io.WriteString(c, soakutil.Options("TLS", "127.0.0.1:5061", "localhost", "good", seq)); p.err != nil {
 			return
 		}
-		if p.err = readAnswer(br); p.err != nil {
+		if p.err = soakutil.ReadAnswer(br); p.err != nil {
 			return
 		}
 		p.answered++
@@ -540,77 +539,11 @@ func (p *pinger) stop() (sent, answered int, worst time.Duration, err error) {
 	return p.sent, p.answered, p.worst, p.err
 }
 
-func options(who string, seq int) string {
-	s := strconv.Itoa(seq)
-	return "OPTIONS sip:hostile@localhost SIP/2.0\r\n" +
-		"Via: SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bK-" + who + "-" + s + ";rport\r\n" +
-		"Max-Forwards: 70\r\n" +
-		"From: <sip:" + who + "@localhost>;tag=t\r\n" +
-		"To: <sip:hostile@localhost>\r\n" +
-		"Call-ID: " + who + "-" + s + "@hostiletls\r\n" +
-		"CSeq: " + s + " OPTIONS\r\n" +
-		"Content-Length: 0\r\n\r\n"
-}
-
-// readAnswer reads one response without a body, which must be a 200.
-func readAnswer(br *bufio.Reader) error {
-	status := ""
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			return err
-		}
-		if status == "" {
-			if line == "\r\n" {
-				continue
-			}
-			status = line
-			continue
-		}
-		if line == "\r\n" {
-			break
-		}
-	}
-	if !strings.HasPrefix(status, "SIP/2.0 200 ") {
-		return fmt.Errorf("answer %q", strings.TrimSpace(status))
-	}
-	return nil
-}
-
 // metrics reads serve's /metrics into a map from series to value.
 func (r *run) metrics() map[string]string {
-	m := map[string]string{}
-	c := http.Client{Timeout: ioTimeout}
-	resp, err := c.Get("http://" + r.admin + "/metrics")
+	m, err := soakutil.Metrics(r.admin, ioTimeout)
 	if err != nil {
-		r.failf("metrics: %v", err)
-		return m
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		if i := strings.LastIndexByte(line, ' '); i > 0 {
-			m[line[:i]] = line[i+1:]
-		}
+		r.failf("%v", err)
 	}
 	return m
-}
-
-func num(m map[string]string, k string) float64 {
-	v, _ := strconv.ParseFloat(m[k], 64)
-	return v
-}
-
-// spread summarises durations: min, median, max.
-func spread(ds []time.Duration) string {
-	if len(ds) == 0 {
-		return "-"
-	}
-	slices.Sort(ds)
-	r := func(d time.Duration) time.Duration { return d.Round(time.Millisecond) }
-	return fmt.Sprintf("min %v median %v max %v", r(ds[0]), r(ds[len(ds)/2]), r(ds[len(ds)-1]))
 }
