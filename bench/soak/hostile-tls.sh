@@ -44,13 +44,9 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sipcm-hostile-tls.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
-if [[ -n "${SIPCM_BIN:-}" ]]; then
-	SIPCM=$SIPCM_BIN
-else
-	SIPCM=$WORK/sipcm
-	echo "building sipcm from $ROOT"
-	(cd "$ROOT" && go build -o "$SIPCM" ./cmd/sipcm)
-fi
+# shellcheck source=lib.sh
+source "$ROOT/bench/soak/lib.sh"
+build_sipcm
 (cd "$ROOT" && go build -o "$WORK/hostiletls" ./bench/soak/hostiletls)
 
 status=0

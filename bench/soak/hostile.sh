@@ -50,13 +50,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [[ -n "${SIPCM_BIN:-}" ]]; then
-	SIPCM=$SIPCM_BIN
-else
-	SIPCM=$WORK/sipcm
-	echo "building sipcm from $ROOT"
-	(cd "$ROOT" && go build -o "$SIPCM" ./cmd/sipcm)
-fi
+# shellcheck source=lib.sh
+source "$ROOT/bench/soak/lib.sh"
+build_sipcm
 (cd "$ROOT" && go build -o "$WORK/hostile" ./bench/soak/hostile)
 
 # Each connection is a descriptor on both sides.

@@ -52,13 +52,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [[ -n "${SIPCM_BIN:-}" ]]; then
-	SIPCM=$SIPCM_BIN
-else
-	SIPCM=$WORK/sipcm
-	echo "building sipcm from $ROOT"
-	(cd "$ROOT" && go build -o "$SIPCM" ./cmd/sipcm)
-fi
+# shellcheck source=lib.sh
+source "$ROOT/bench/soak/lib.sh"
+build_sipcm
 
 # start NAME ARGS...: starts sipcm ARGS in the background and waits for its
 # listening lines; sets ADDR (SIP over TCP), ADMIN and PID.

@@ -22,7 +22,6 @@
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"io"
@@ -81,7 +80,9 @@ type closed struct {
 
 func (r *run) main(idle, slow int, every, ping time.Duration) bool {
 	m0 := r.metrics()
-	p := startPinger(r.target, ping)
+	p := soakutil.StartPinger(func() (net.Conn, error) { return net.DialTimeout("tcp", r.target, 30*time.Second) },
+		func(seq int) string { return soakutil.Options("TCP", "127.0.0.1:5060", "127.0.0.1", "served", seq) },
+		ping, 10*time.Second)
 
 	start := time.Now()
 	results := make(chan closed, idle+slow)
@@ -131,7 +132,7 @@ func (r *run) main(idle, slow int, every, ping time.Duration) bool {
 		}
 	}
 	mEnd := r.metrics()
-	sent, answered, worst, perr := p.stop()
+	sent, answered, worst, perr := p.Stop()
 
 	fmt.Printf("silent: %d closed by the server, life %s\n", len(silentLife), soakutil.Spread(silentLife))
 	fmt.Printf("slow: %d closed by the server, life %s, bytes sent %v\n", len(slowLife), soakutil.Spread(slowLife), slowBytes)
@@ -230,58 +231,6 @@ func dialFrom(target string, src int) (net.Conn, error) {
 	d := net.Dialer{Timeout: 30 * time.Second, KeepAlive: -1,
 		LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+src))}}
 	return d.Dial("tcp", target)
-}
-
-// pinger is the served client.
-type pinger struct {
-	stopc          chan struct{}
-	done           chan struct{}
-	sent, answered int
-	worst          time.Duration
-	err            error
-}
-
-func startPinger(target string, every time.Duration) *pinger {
-	p := &pinger{stopc: make(chan struct{}), done: make(chan struct{})}
-	go p.run(target, every)
-	return p
-}
-
-func (p *pinger) run(target string, every time.Duration) {
-	defer close(p.done)
-	c, err := net.DialTimeout("tcp", target, 30*time.Second)
-	if err != nil {
-		p.err = err
-		return
-	}
-	defer c.Close()
-	br := bufio.NewReader(c)
-	tk := time.NewTicker(every)
-	defer tk.Stop()
-	for seq := 1; ; seq++ {
-		start := time.Now()
-		_ = c.SetDeadline(start.Add(10 * time.Second))
-		p.sent++
-		if _, p.err = io.WriteString(c, soakutil.Options("TCP", "127.0.0.1:5060", "127.0.0.1", "served", seq)); p.err != nil {
-			return
-		}
-		if p.err = soakutil.ReadAnswer(br); p.err != nil {
-			return
-		}
-		p.answered++
-		p.worst = max(p.worst, time.Since(start))
-		select {
-		case <-p.stopc:
-			return
-		case <-tk.C:
-		}
-	}
-}
-
-func (p *pinger) stop() (sent, answered int, worst time.Duration, err error) {
-	close(p.stopc)
-	<-p.done
-	return p.sent, p.answered, p.worst, p.err
 }
 
 // metrics reads the server's /metrics into a map from series to value,

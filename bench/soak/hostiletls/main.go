@@ -246,7 +246,14 @@ func clientConf(ca *testcert.CA, leaf *testcert.Leaf) *tls.Config {
 
 func (r *run) main() bool {
 	m0 := r.metrics()
-	p := r.startPinger()
+	// The good client: one mutual-TLS connection, an OPTIONS every r.ping.
+	p := soakutil.StartPinger(func() (net.Conn, error) {
+		d := tls.Dialer{NetDialer: &net.Dialer{Timeout: ioTimeout}, Config: r.good}
+		ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+		defer cancel()
+		return d.DialContext(ctx, "tcp", r.addr)
+	}, func(seq int) string { return soakutil.Options("TLS", "127.0.0.1:5061", "localhost", "good", seq) },
+		r.ping, ioTimeout)
 
 	for _, k := range r.kinds {
 		start := time.Now()
@@ -263,7 +270,7 @@ func (r *run) main() bool {
 		r.freshGood("the stalled handshakes")
 	}
 
-	sent, answered, worst, perr := p.stop()
+	sent, answered, worst, perr := p.Stop()
 	fmt.Printf("good client: %d OPTIONS sent, %d answered, worst latency %v, on one connection\n",
 		sent, answered, worst.Round(time.Microsecond))
 	if perr != nil || sent != answered || sent == 0 {
@@ -482,62 +489,6 @@ func (c *recordConn) Close() error                     { return nil }
 func (c *recordConn) SetDeadline(time.Time) error      { return nil }
 func (c *recordConn) SetWriteDeadline(time.Time) error { return nil }
 func (c *recordConn) SetReadDeadline(time.Time) error  { return nil }
-
-// pinger is the good client: one mutual-TLS connection, an OPTIONS every
-// r.ping, each answer awaited.
-type pinger struct {
-	stopc          chan struct{}
-	done           chan struct{}
-	sent, answered int
-	worst          time.Duration
-	err            error
-}
-
-func (r *run) startPinger() *pinger {
-	p := &pinger{stopc: make(chan struct{}), done: make(chan struct{})}
-	go p.run(r.addr, r.good, r.ping)
-	return p
-}
-
-func (p *pinger) run(addr string, conf *tls.Config, every time.Duration) {
-	defer close(p.done)
-	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: ioTimeout}, Config: conf}
-	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
-	c, err := d.DialContext(ctx, "tcp", addr)
-	cancel()
-	if err != nil {
-		p.err = err
-		return
-	}
-	defer c.Close()
-	br := bufio.NewReader(c)
-	tk := time.NewTicker(every)
-	defer tk.Stop()
-	for seq := 1; ; seq++ {
-		start := time.Now()
-		_ = c.SetDeadline(start.Add(ioTimeout))
-		p.sent++
-		if _, p.err = io.WriteString(c, soakutil.Options("TLS", "127.0.0.1:5061", "localhost", "good", seq)); p.err != nil {
-			return
-		}
-		if p.err = soakutil.ReadAnswer(br); p.err != nil {
-			return
-		}
-		p.answered++
-		p.worst = max(p.worst, time.Since(start))
-		select {
-		case <-p.stopc:
-			return
-		case <-tk.C:
-		}
-	}
-}
-
-func (p *pinger) stop() (sent, answered int, worst time.Duration, err error) {
-	close(p.stopc)
-	<-p.done
-	return p.sent, p.answered, p.worst, p.err
-}
 
 // metrics reads serve's /metrics into a map from series to value.
 func (r *run) metrics() map[string]string {
