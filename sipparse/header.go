@@ -153,32 +153,17 @@ var nameMasks = func() (t [17][2]uint64) {
 }()
 
 // lookupHeader is LookupHeader for the name buf[pos:ne], comparing eight
-// bytes at a time: OR-ing 0x20 lower-cases letters and changes no other
-// byte that a known name holds (the name is a token, so no CR becomes '-').
+// bytes at a time (see lookupShort) when the name is short and 16 bytes are
+// readable.
 func lookupHeader(buf []byte, pos, ne int) HeaderID {
 	n := ne - pos
 	if n == 1 {
 		return compact[buf[pos]]
 	}
-	if n > 16 || n == 0 || pos+16 > len(buf) {
+	if n > 15 || n == 0 || pos+16 > len(buf) {
 		return LookupHeader(buf[pos:ne])
 	}
-	c := buf[pos] | 0x20
-	if c < 'a' || c > 'z' {
-		return HdrOther
-	}
-	const lc = 0x2020202020202020
-	mk := &nameMasks[n]
-	x0 := (binary.LittleEndian.Uint64(buf[pos:]) | lc) & mk[0]
-	x1 := (binary.LittleEndian.Uint64(buf[pos+8:]) | lc) & mk[1]
-	cand := &byLenFirst[n][c-'a']
-	if id := cand[0]; id != HdrOther && x0 == nameWords[id][0] && x1 == nameWords[id][1] {
-		return id
-	}
-	if id := cand[1]; id != HdrOther && x0 == nameWords[id][0] && x1 == nameWords[id][1] {
-		return id
-	}
-	return HdrOther
+	return lookupShort(binary.LittleEndian.Uint64(buf[pos:]), binary.LittleEndian.Uint64(buf[pos+8:]), n, buf[pos])
 }
 
 // LookupHeader returns the ID of the header field named name, long or compact
@@ -302,9 +287,11 @@ func LookupMethod(b []byte) Method {
 	return MethodUnknown
 }
 
-// lookupShort is lookupHeader for a name of n bytes, 1 to 15, that starts
+// lookupShort is LookupHeader for a name of n bytes, 1 to 15, that starts
 // with c and is the low n bytes of w0 then w1 (little-endian words); no
-// white space or control octet is in the name.
+// white space or control octet is in the name. OR-ing 0x20 lower-cases
+// letters and changes no other byte that a known name holds (the name is a
+// token, so no CR becomes '-').
 func lookupShort(w0, w1 uint64, n int, c byte) HeaderID {
 	c |= 0x20
 	if n == 1 {

@@ -20,8 +20,8 @@ const (
 // reports false when the header section cannot be split.
 //
 // The loop takes the common line itself: a name of 1 to 15 bytes right
-// before ':' (1 to 23 bytes when 24 are readable) and an LF after a CR, not followed by a fold, within hmax. Any
-// other line goes to headerLine.
+// before ':' (1 to 23 bytes when 24 are readable), and an LF after a CR,
+// not followed by a fold, within hmax. Any other line goes to headerLine.
 func (m *Message) headers(buf []byte, pos, hmax int, lim *Limits) (int, int, bool) {
 	b := buf[:hmax]
 	lines := 0
