@@ -10,14 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sipcm/sipcm/bench/internal/tlsbase"
 	"github.com/sipcm/sipcm/engine"
 	"github.com/sipcm/sipcm/internal/testcert"
-	"github.com/sipcm/sipcm/sipparse"
 	"github.com/sipcm/sipcm/tlsbridge"
 )
 
 // The TLS benchmarks run the pipelined OPTIONS load of load_test.go over
-// TLS 1.3 (ECDSA P-256 certificate) against three servers:
+// TLS 1.3 (ECDSA P-256 certificate) against four servers:
 //
 //   - tcp: sipcm's TCPServer, the same load in clear, for the ratio;
 //   - tls: sipcm's TLSServer (package tlsbridge over gnet: its own TLS
@@ -25,7 +25,8 @@ import (
 //   - tls-stdrecords: the same with tlsbridge.Config.DisableRecordLayer,
 //     crypto/tls's record layer driven from the loop, to show what the
 //     record layer changes;
-//   - crypto-tls: the baseline, crypto/tls over net.Conn with a goroutine
+//   - crypto-tls: the baseline (package bench/internal/tlsbase, also
+//     bench/cmd/tlsbaseline), crypto/tls over net.Conn with a goroutine
 //     per connection running the same server logic (sipparse.Framer,
 //     Message.Parse, AppendResponse 200, one write per read batch).
 
@@ -105,123 +106,22 @@ func startSipcmTLSWith(c *tlsCerts, stdRecords bool) (optionsServer, error) {
 func (s *sipcmTLSServer) addr() string { return s.ln.Addr().String() }
 func (s *sipcmTLSServer) close() error { return s.s.Close() }
 
-// cryptoTLSServer is the baseline: crypto/tls over net.Conn, a goroutine
-// per connection, the engine's framing, parsing and answer.
-type cryptoTLSServer struct {
-	ln   net.Listener
-	conf *tls.Config
-	wg   sync.WaitGroup
-
-	mu    sync.Mutex
-	conns map[net.Conn]struct{}
-}
+// cryptoTLSServer is the baseline: package tlsbase, crypto/tls over
+// net.Conn with a goroutine per connection, the engine's framing, parsing
+// and answer.
+type cryptoTLSServer struct{ s *tlsbase.Server }
 
 func startCryptoTLS(c *tlsCerts) (optionsServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	s := &cryptoTLSServer{ln: ln, conns: make(map[net.Conn]struct{}),
-		conf: &tls.Config{Certificates: []tls.Certificate{c.leaf.TLS}, SessionTicketsDisabled: true}}
-	s.wg.Add(1)
-	go s.accept()
-	return s, nil
+	conf := &tls.Config{Certificates: []tls.Certificate{c.leaf.TLS}, SessionTicketsDisabled: true}
+	return cryptoTLSServer{tlsbase.Listen(ln, conf)}, nil
 }
 
-func (s *cryptoTLSServer) addr() string { return s.ln.Addr().String() }
-
-func (s *cryptoTLSServer) accept() {
-	defer s.wg.Done()
-	for {
-		nc, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		s.conns[nc] = struct{}{}
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go s.serve(nc)
-	}
-}
-
-var toTag = []byte("baseline")
-
-// serve is the goroutine of one connection: read, frame, parse, answer
-// 200 to every request, one write per read.
-func (s *cryptoTLSServer) serve(nc net.Conn) {
-	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, nc)
-		s.mu.Unlock()
-		_ = nc.Close()
-	}()
-	remote := nc.RemoteAddr().(*net.TCPAddr).AddrPort()
-	host := remote.Addr().Unmap().AppendTo(nil)
-	tc := tls.Server(nc, s.conf)
-	var (
-		fr  sipparse.Framer
-		msg sipparse.Message
-		buf = make([]byte, 64<<10)
-		out = make([]byte, 0, 64<<10)
-		r   int
-		w   int
-	)
-	for {
-		if w == len(buf) {
-			if r == 0 {
-				return // message larger than the buffer
-			}
-			w = copy(buf, buf[r:w])
-			r = 0
-		}
-		n, err := tc.Read(buf[w:])
-		if err != nil {
-			return
-		}
-		w += n
-		out = out[:0]
-		for r < w {
-			fn, kind, err := fr.Next(buf[r:w])
-			if err == sipparse.ErrNeedMore {
-				break
-			}
-			if err != nil {
-				return
-			}
-			switch kind {
-			case sipparse.FrameMessage:
-				if msg.Parse(buf[r:r+fn]) == nil && msg.Request {
-					msg.SetSource(host, int(remote.Port()))
-					out = sipparse.AppendResponse(out, &msg, 200, "OK", toTag)
-				}
-			case sipparse.FramePing:
-				out = append(out, "\r\n"...)
-			}
-			r += fn
-		}
-		if r == w {
-			r, w = 0, 0
-		}
-		if len(out) > 0 {
-			if _, err := tc.Write(out); err != nil {
-				return
-			}
-		}
-	}
-}
-
-func (s *cryptoTLSServer) close() error {
-	err := s.ln.Close()
-	s.mu.Lock()
-	for nc := range s.conns {
-		_ = nc.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-	return err
-}
+func (s cryptoTLSServer) addr() string { return s.s.Addr().String() }
+func (s cryptoTLSServer) close() error { return s.s.Close() }
 
 // countConn counts the reads and writes of the TLS client connection
 // above it (each is one crypto/tls record read or written in the load).

@@ -8,6 +8,14 @@
 #   gnetbare  bench/cmd/gnetbare: gnet + sipparse.Framer + a fixed 200 OK,
 #             the limit of the transport path
 #
+# and, over TLS 1.3 (SERVERS="sipcm sipcm-tls cryptotls", or add them):
+#
+#   sipcm-tls  sipcm serve's TLS listener (its self-signed ECDSA P-256
+#              certificate; the load runs with --insecure-skip-verify)
+#   cryptotls  bench/cmd/tlsbaseline: crypto/tls over net.Conn with a
+#              goroutine per connection and sipcm's framing, parsing and
+#              answer (the baseline of bench/tls_test.go), ECDSA P-256
+#
 # Each server runs pinned to one core (SERVER_CPU), the same `sipcm bench`
 # load runs pinned to another (CLIENT_CPU), RUNS times per server. It prints a
 # markdown report: per-run requests/s, p50/p99 and the server's CPU use,
@@ -93,7 +101,7 @@ kamailio_bin=$(command -v kamailio || true)
 
 log "building"
 mkdir -p "$tmp/bin"
-go build -o "$tmp/bin/" ./cmd/sipcm ./bench/cmd/sipgoserver ./bench/cmd/gnetbare
+go build -o "$tmp/bin/" ./cmd/sipcm ./bench/cmd/sipgoserver ./bench/cmd/gnetbare ./bench/cmd/tlsbaseline
 bin=$tmp/bin
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -111,6 +119,8 @@ start_server() {
 	local name=$1 port=$2 cmd
 	case $name in
 	sipcm) cmd=("$bin/sipcm" serve --tcp "127.0.0.1:$port" --tls none --admin none --log-level warn) ;;
+	sipcm-tls) cmd=("$bin/sipcm" serve --tcp none --tls "127.0.0.1:$port" --admin none --log-level warn) ;;
+	cryptotls) cmd=("$bin/tlsbaseline" -addr "127.0.0.1:$port") ;;
 	sipgo) cmd=("$bin/sipgoserver" -addr "127.0.0.1:$port") ;;
 	gnetbare) cmd=("$bin/gnetbare" -addr "127.0.0.1:$port") ;;
 	kamailio)
@@ -171,13 +181,22 @@ cpu_ticks() {
 	echo "$total"
 }
 
-# bench PORT DURATION writes sipcm bench's table to stdout and returns its
-# exit status.
+# target NAME PORT prints the load's --target (and TLS flags) for a server.
+target() {
+	case $1 in
+	sipcm-tls | cryptotls) echo "--target tls://127.0.0.1:$2 --insecure-skip-verify" ;;
+	*) echo "--target tcp://127.0.0.1:$2" ;;
+	esac
+}
+
+# bench NAME PORT DURATION writes sipcm bench's table to stdout and returns
+# its exit status.
 # It runs in the background so that a signal to this script is handled at
 # once (bash runs traps only between foreground commands).
 bench() {
-	timeout --kill-after=5 "$limit" "${pin_client[@]}" "$bin/sipcm" bench --target "tcp://127.0.0.1:$1" \
-		--conns "$CONNS" --pipeline "$PIPELINE" --duration "$2" --progress=false &
+	# shellcheck disable=SC2046
+	timeout --kill-after=5 "$limit" "${pin_client[@]}" "$bin/sipcm" bench $(target "$1" "$2") \
+		--conns "$CONNS" --pipeline "$PIPELINE" --duration "$3" --progress=false &
 	bench_pid=$!
 	local rc=0
 	wait "$bench_pid" || rc=$?
@@ -202,12 +221,12 @@ for name in $SERVERS; do
 		continue
 	fi
 	if [[ $WARMUP != 0 && $WARMUP != 0s ]]; then
-		bench "$port" "$WARMUP" >/dev/null 2>&1 || true
+		bench "$name" "$port" "$WARMUP" >/dev/null 2>&1 || true
 	fi
 	for r in $(seq "$RUNS"); do
 		rc=0
 		t0=$(cpu_ticks "$server_pid")
-		bench "$port" "$DURATION" >"$tmp/out" 2>"$tmp/err" || rc=$?
+		bench "$name" "$port" "$DURATION" >"$tmp/out" 2>"$tmp/err" || rc=$?
 		t1=$(cpu_ticks "$server_pid")
 		out=$(cat "$tmp/out")
 		el=$(awk '$1 == "elapsed" { sub(/s$/, "", $2); print $2 }' <<<"$out")
@@ -241,7 +260,7 @@ ratio() { # ratio A B: A/B with two decimals, or "-"
 
 declare -A med medeff
 {
-	echo "### sipcm vs peers: SIP OPTIONS over TCP"
+	echo "### sipcm vs peers: SIP OPTIONS over TCP$([[ " $SERVERS " == *" sipcm-tls "* || " $SERVERS " == *" cryptotls "* ]] && echo " and TLS")"
 	echo
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- machine: $(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1), nproc $(nproc), $(uname -sr)"
@@ -273,12 +292,16 @@ declare -A med medeff
 	echo "| sipcm / kamailio | $(ratio "${med[sipcm]:-}" "${med[kamailio]:-}")× | ≥ 1.5× |"
 	echo "| sipcm / sipgo | $(ratio "${med[sipcm]:-}" "${med[sipgo]:-}")× | ≥ 5× |"
 	echo "| sipcm / gnetbare | $(ratio "${med[sipcm]:-}" "${med[gnetbare]:-}")× | ≥ 0.70× |"
+	echo "| sipcm-tls / sipcm (TLS / TCP) | $(ratio "${med[sipcm-tls]:-}" "${med[sipcm]:-}")× | ≥ 0.80× |"
+	echo "| sipcm-tls / cryptotls | $(ratio "${med[sipcm-tls]:-}" "${med[cryptotls]:-}")× | ≥ 1× |"
 	echo
 	echo "| ratio of median req per server CPU-second | value |"
 	echo "|---|---:|"
 	echo "| sipcm / kamailio | $(ratio "${medeff[sipcm]:-}" "${medeff[kamailio]:-}")× |"
 	echo "| sipcm / sipgo | $(ratio "${medeff[sipcm]:-}" "${medeff[sipgo]:-}")× |"
 	echo "| sipcm / gnetbare | $(ratio "${medeff[sipcm]:-}" "${medeff[gnetbare]:-}")× |"
+	echo "| sipcm-tls / sipcm (TLS / TCP) | $(ratio "${medeff[sipcm-tls]:-}" "${medeff[sipcm]:-}")× |"
+	echo "| sipcm-tls / cryptotls | $(ratio "${medeff[sipcm-tls]:-}" "${medeff[cryptotls]:-}")× |"
 	echo
 	echo "A server below ~95 % CPU was not saturated: the load generator on the other core was the limit, and its req/s understates it."
 } >"$tmp/report.md"
