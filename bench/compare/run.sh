@@ -17,12 +17,16 @@
 #              answer (the baseline of bench/tls_test.go), ECDSA P-256
 #
 # Each server runs pinned to one core (SERVER_CPU), the same `sipcm bench`
-# load runs pinned to another (CLIENT_CPU), RUNS times per server. It prints a
+# load runs pinned to another (CLIENT_CPU), RUNS times per server. All servers
+# run at once, each idle while another is loaded, and the runs go round the
+# servers (run 1 of each, then run 2 of each, ...), so that a slow spell of
+# the machine falls on every server alike rather than on one. It prints a
 # markdown report: per-run requests/s, p50/p99 and the server's CPU use,
 # medians, and the ratios of sipcm to the others, by requests/s and by
 # requests per server CPU-second (a server that does not saturate its core
 # is limited by the load generator). Loopback only; every process it starts
-# is stopped on exit. It takes about RUNS x DURATION + 15 s per server.
+# is stopped on exit. It takes about (RUNS x DURATION + WARMUP + 5 s) per
+# server.
 #
 # Usage: bench/compare/run.sh
 # Environment (defaults):
@@ -58,14 +62,15 @@ seconds() {
 }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sipcm-compare.XXXXXX")
-server_pid="" bench_pid=""
+bench_pid=""
+declare -A server_pid # server name -> process group
 
-# stop_server stops the process group of the running server: TERM, then
+# stop_server NAME stops the process group of a running server: TERM, then
 # KILL after 5 s.
 stop_server() {
-	[[ -n $server_pid ]] || return 0
-	local pid=$server_pid
-	server_pid=""
+	[[ -n ${server_pid[$1]:-} ]] || return 0
+	local pid=${server_pid[$1]}
+	unset "server_pid[$1]"
 	kill -TERM -- "-$pid" 2>/dev/null || true
 	for _ in $(seq 50); do
 		kill -0 -- "-$pid" 2>/dev/null || break
@@ -80,7 +85,7 @@ cleanup() {
 		kill -TERM "$bench_pid" 2>/dev/null || true
 		wait "$bench_pid" 2>/dev/null || true
 	fi
-	stop_server
+	for name in "${!server_pid[@]}"; do stop_server "$name"; done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -131,10 +136,10 @@ start_server() {
 	*) log "unknown server $name"; return 1 ;;
 	esac
 	setsid "${pin_server[@]}" "${cmd[@]}" >"$tmp/$name.log" 2>&1 </dev/null &
-	server_pid=$!
+	server_pid[$name]=$!
 	for _ in $(seq 100); do
-		if ! kill -0 "$server_pid" 2>/dev/null; then
-			log "$name exited at start:"; cat "$tmp/$name.log" >&2; server_pid=""; return 1
+		if ! kill -0 "${server_pid[$name]}" 2>/dev/null; then
+			log "$name exited at start:"; cat "$tmp/$name.log" >&2; unset "server_pid[$name]"; return 1
 		fi
 		port_open "$port" && return 0
 		sleep 0.1
@@ -204,9 +209,10 @@ bench() {
 	return "$rc"
 }
 
-declare -A rps p50 p99 errs cpus eff skipped
+declare -A rps p50 p99 errs cpus eff skipped ports
 runs_md=""
 port=$BASE_PORT
+running=()
 for name in $SERVERS; do
 	if [[ $name == kamailio && -z $kamailio_bin ]]; then
 		skipped[$name]="kamailio not installed (Debian package kamailio)"
@@ -217,42 +223,52 @@ for name in $SERVERS; do
 	log "$name on 127.0.0.1:$port"
 	if ! start_server "$name" "$port"; then
 		skipped[$name]="did not start"
-		stop_server
+		stop_server "$name"
 		continue
 	fi
+	ports[$name]=$port
+	running+=("$name")
 	if [[ $WARMUP != 0 && $WARMUP != 0s ]]; then
 		bench "$name" "$port" "$WARMUP" >/dev/null 2>&1 || true
 	fi
-	for r in $(seq "$RUNS"); do
-		rc=0
-		t0=$(cpu_ticks "$server_pid")
-		bench "$name" "$port" "$DURATION" >"$tmp/out" 2>"$tmp/err" || rc=$?
-		t1=$(cpu_ticks "$server_pid")
-		out=$(cat "$tmp/out")
-		el=$(awk '$1 == "elapsed" { sub(/s$/, "", $2); print $2 }' <<<"$out")
-		cpu=$(awk -v d=$((t1 - t0)) -v hz="$clk_tck" -v el="${el:-0}" 'BEGIN { if (el > 0) printf "%.0f%%", 100 * d / hz / el; else print "-" }')
-		x=$(awk '$1 == "requests/s" { print $2 }' <<<"$out")
-		a=$(to_us "$(awk '$1 == "latency" && $2 == "p50" { print $3 }' <<<"$out")")
-		b=$(to_us "$(awk '$1 == "latency" && $2 == "p99" { print $3 }' <<<"$out")")
-		e=$(awk '$1 == "errors" { print $2 }' <<<"$out")
-		if [[ -z $x ]]; then
-			log "$name run $r: no result (exit $rc)"; cat "$tmp/err" >&2
-			x=nan e="exit $rc"
-		fi
-		rps[$name]+="$x " p50[$name]+="$a " p99[$name]+="$b "
-		if [[ $e =~ ^[0-9]+$ ]]; then
-			errs[$name]=$((${errs[$name]:-0} + e))
-		else
-			errs[$name]="${errs[$name]:-0}+?"
-		fi
-		[[ $cpu == - ]] && cpus[$name]+="nan " || cpus[$name]+="${cpu%\%} "
-		eff[$name]+="$(awk -v x="$x" -v c="${cpu%\%}" 'BEGIN { if (x == "nan" || c == "-" || c == 0) print "nan"; else printf "%.0f", x / (c / 100) }') "
-		log "$name run $r: $x req/s, p50 $(fmt_us "$a"), p99 $(fmt_us "$b"), errors ${e:-?}, server CPU $cpu"
-		runs_md+="| $name | $r | $(printf '%.0f' "$x" 2>/dev/null || echo "$x") | $(fmt_us "$a") | $(fmt_us "$b") | ${e:-?} | $cpu |"$'\n'
-	done
-	stop_server
 	port=$((port + 1))
 done
+
+# measure NAME R runs the load once against server NAME and records run R.
+measure() {
+	local name=$1 r=$2 rc=0 t0 t1 out el cpu x a b e
+	t0=$(cpu_ticks "${server_pid[$name]}")
+	bench "$name" "${ports[$name]}" "$DURATION" >"$tmp/out" 2>"$tmp/err" || rc=$?
+	t1=$(cpu_ticks "${server_pid[$name]}")
+	out=$(cat "$tmp/out")
+	el=$(awk '$1 == "elapsed" { sub(/s$/, "", $2); print $2 }' <<<"$out")
+	cpu=$(awk -v d=$((t1 - t0)) -v hz="$clk_tck" -v el="${el:-0}" 'BEGIN { if (el > 0) printf "%.0f%%", 100 * d / hz / el; else print "-" }')
+	x=$(awk '$1 == "requests/s" { print $2 }' <<<"$out")
+	a=$(to_us "$(awk '$1 == "latency" && $2 == "p50" { print $3 }' <<<"$out")")
+	b=$(to_us "$(awk '$1 == "latency" && $2 == "p99" { print $3 }' <<<"$out")")
+	e=$(awk '$1 == "errors" { print $2 }' <<<"$out")
+	if [[ -z $x ]]; then
+		log "$name run $r: no result (exit $rc)"; cat "$tmp/err" >&2
+		x=nan e="exit $rc"
+	fi
+	rps[$name]+="$x " p50[$name]+="$a " p99[$name]+="$b "
+	if [[ $e =~ ^[0-9]+$ ]]; then
+		errs[$name]=$((${errs[$name]:-0} + e))
+	else
+		errs[$name]="${errs[$name]:-0}+?"
+	fi
+	[[ $cpu == - ]] && cpus[$name]+="nan " || cpus[$name]+="${cpu%\%} "
+	eff[$name]+="$(awk -v x="$x" -v c="${cpu%\%}" 'BEGIN { if (x == "nan" || c == "-" || c == 0) print "nan"; else printf "%.0f", x / (c / 100) }') "
+	log "$name run $r: $x req/s, p50 $(fmt_us "$a"), p99 $(fmt_us "$b"), errors ${e:-?}, server CPU $cpu"
+	runs_md+="| $name | $r | $(printf '%.0f' "$x" 2>/dev/null || echo "$x") | $(fmt_us "$a") | $(fmt_us "$b") | ${e:-?} | $cpu |"$'\n'
+}
+
+for r in $(seq "$RUNS"); do
+	for name in "${running[@]}"; do
+		measure "$name" "$r"
+	done
+done
+for name in "${running[@]}"; do stop_server "$name"; done
 
 ratio() { # ratio A B: A/B with two decimals, or "-"
 	awk -v a="${1:-nan}" -v b="${2:-nan}" 'BEGIN { if (a == "nan" || b == "nan" || b == 0) print "-"; else printf "%.2f", a / b }'
@@ -264,7 +280,7 @@ declare -A med medeff
 	echo
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "- machine: $(lscpu 2>/dev/null | sed -n 's/^Model name:[[:space:]]*//p' | head -1), nproc $(nproc), $(uname -sr)"
-	echo "- load: \`sipcm bench --conns $CONNS --pipeline $PIPELINE --duration $DURATION\`, $RUNS runs per server after a $WARMUP warm-up; $pinning"
+	echo "- load: \`sipcm bench --conns $CONNS --pipeline $PIPELINE --duration $DURATION\`, $RUNS runs per server after a $WARMUP warm-up, taken in turns with all servers up; $pinning"
 	echo "- versions: $(go version | awk '{ print $3 }'), gnet v2.10.0, sipgo v1.7.2$([[ -n $kamailio_bin ]] && echo ", $("$kamailio_bin" -v 2>/dev/null | sed -n 's/^version: \(kamailio [^ ]*\).*/\1/p')")"
 	echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo
