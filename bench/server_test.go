@@ -184,7 +184,10 @@ func (f *loadFixture) close() error {
 	for _, c := range f.conns {
 		errs = append(errs, c.close())
 	}
-	return errors.Join(append(errs, f.srv.close())...)
+	if f.srv != nil { // nil in a load client process (remote_test.go)
+		errs = append(errs, f.srv.close())
+	}
+	return errors.Join(errs...)
 }
 
 // loadResult is what one measured run found.

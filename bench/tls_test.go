@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -258,13 +259,71 @@ func TestTLSOptionsAllocs(t *testing.T) {
 	}
 }
 
-// BenchmarkTLSOptions drives each server with pipelined OPTIONS: C
-// connections, each keeping loadWindow requests outstanding, b.N
-// requests in all. It reports requests per second and, counted with
+// BenchmarkTLSOptions drives each server with pipelined OPTIONS from a
+// load client process of its own (remote_test.go), as clients outside the
+// server's process do: C connections, each keeping loadWindow requests
+// outstanding, b.N requests in all. It reports requests per second, the
+// server process's allocations per request (runtime.MemStats over the
+// run; the client's are in the other process) and requests per client
+// socket read or write.
+func BenchmarkTLSOptions(b *testing.B) {
+	certs, err := benchCerts()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, conns := range []int{1, 16, 64} {
+		b.Run(fmt.Sprint(conns), func(b *testing.B) {
+			for _, impl := range tlsImpls {
+				var srv optionsServer
+				var load *remoteLoad
+				b.Run(impl.name, func(b *testing.B) {
+					if srv == nil {
+						if srv, err = impl.start(certs); err != nil {
+							b.Fatal(err)
+						}
+						if load, err = startRemoteLoad(srv.addr(), conns, impl.tls, certs.ca.PEM); err != nil {
+							b.Fatal(err)
+						}
+					}
+					var before, after runtime.MemStats
+					runtime.ReadMemStats(&before)
+					b.ResetTimer()
+					reads, writes, err := load.run(b.N)
+					b.StopTimer()
+					runtime.ReadMemStats(&after)
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+					b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N), "allocs/req")
+					b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N), "B/req")
+					if n := reads + writes; n > 0 {
+						b.ReportMetric(float64(b.N)/float64(n), "req/batch")
+					}
+				})
+				if load != nil {
+					if err := load.close(); err != nil {
+						b.Error(err)
+					}
+				}
+				if srv != nil {
+					if err := srv.close(); err != nil {
+						b.Error(err)
+					}
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkTLSOptionsInProcess is BenchmarkTLSOptions with the load
+// client in the benchmark's process, sharing its scheduler with the
+// server (see remote_test.go for what that favours): C connections, each
+// keeping loadWindow requests outstanding, b.N requests in all. It reports requests per second and, counted with
 // runtime.MemStats over the whole process during the run (server and load
 // client), allocations per request and per read batch (client socket
 // reads plus writes; see TestTLSOptionsAllocs).
-func BenchmarkTLSOptions(b *testing.B) {
+func BenchmarkTLSOptionsInProcess(b *testing.B) {
 	for _, conns := range []int{1, 16, 64} {
 		b.Run(fmt.Sprint(conns), func(b *testing.B) {
 			for _, impl := range tlsImpls {
