@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // A load client in a process of its own. In the benchmark's process, the
@@ -131,24 +130,7 @@ func loadChild(spec, caPEM string, in io.Reader, out io.Writer) int {
 	var counts ioCounts
 	f := &loadFixture{}
 	defer f.close()
-	for i := range conns {
-		nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
-		if err != nil {
-			return fail(err)
-		}
-		nc = countConn{nc, &counts.reads, &counts.writes}
-		if conf != nil {
-			tc := tls.Client(nc, conf)
-			_ = tc.SetDeadline(time.Now().Add(loadTimeout))
-			if err := tc.Handshake(); err != nil {
-				_ = nc.Close()
-				return fail(err)
-			}
-			nc = tc
-		}
-		f.conns = append(f.conns, newLoadConn(nc, i))
-	}
-	if err := f.run(4 * loadWindow * conns); err != nil {
+	if err := f.connect(addr, conns, conf, &counts); err != nil {
 		return fail(err)
 	}
 	fmt.Fprintln(out, "ok 0 0")

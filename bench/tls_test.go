@@ -158,30 +158,39 @@ func newTLSFixture(impl tlsImpl, conns int, io *ioCounts) (*loadFixture, error) 
 		return nil, err
 	}
 	f := &loadFixture{srv: srv}
+	var conf *tls.Config
+	if impl.tls {
+		conf = certs.clientConf()
+	}
+	if err := f.connect(srv.addr(), conns, conf, io); err != nil {
+		_ = f.close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// connect opens conns load connections to addr, over TLS with conf unless
+// it is nil, counting their socket reads and writes in io, and warms them
+// up.
+func (f *loadFixture) connect(addr string, conns int, conf *tls.Config, io *ioCounts) error {
 	for i := range conns {
-		nc, err := net.DialTimeout("tcp", srv.addr(), 10*time.Second)
+		nc, err := net.DialTimeout("tcp", addr, 10*time.Second)
 		if err != nil {
-			_ = f.close()
-			return nil, err
+			return err
 		}
 		nc = countConn{nc, &io.reads, &io.writes}
-		if impl.tls {
-			tc := tls.Client(nc, certs.clientConf())
+		if conf != nil {
+			tc := tls.Client(nc, conf)
 			_ = tc.SetDeadline(time.Now().Add(loadTimeout))
 			if err := tc.Handshake(); err != nil {
 				_ = nc.Close()
-				_ = f.close()
-				return nil, err
+				return err
 			}
 			nc = tc
 		}
 		f.conns = append(f.conns, newLoadConn(nc, i))
 	}
-	if err := f.run(4 * loadWindow * conns); err != nil {
-		_ = f.close()
-		return nil, err
-	}
-	return f, nil
+	return f.run(4 * loadWindow * conns)
 }
 
 // TestTLSOptions runs the load of BenchmarkTLSOptions, briefly, against
