@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,6 +105,60 @@ func (r *remoteLoad) reply() (reads, writes uint64, err error) {
 func (r *remoteLoad) close() error {
 	_ = r.in.Close()
 	return r.cmd.Wait()
+}
+
+// remoteBench is a server in the benchmark's process and a load client
+// process driving it, kept across the calls of one sub-benchmark.
+type remoteBench struct {
+	srv  optionsServer
+	load *remoteLoad
+}
+
+// run starts the server and the load client (conns connections, over TLS
+// verified by caPEM when tlsOn) on the first call, then has the client send
+// b.N requests. It reports requests per second, the benchmark process's
+// allocations per request (the server's: the client's are in the other
+// process) and requests per client socket read or write.
+func (r *remoteBench) run(b *testing.B, start func() (optionsServer, error), conns int, tlsOn bool, caPEM []byte) {
+	if r.srv == nil {
+		srv, err := start()
+		if err != nil {
+			b.Fatal(err)
+		}
+		r.srv = srv
+		if r.load, err = startRemoteLoad(srv.addr(), conns, tlsOn, caPEM); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	reads, writes, err := r.load.run(b.N)
+	b.StopTimer()
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N), "allocs/req")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N), "B/req")
+	if n := reads + writes; n > 0 {
+		b.ReportMetric(float64(b.N)/float64(n), "req/batch")
+	}
+}
+
+// close stops the load client and then the server.
+func (r *remoteBench) close(b *testing.B) {
+	if r.load != nil {
+		if err := r.load.close(); err != nil {
+			b.Error(err)
+		}
+	}
+	if r.srv != nil {
+		if err := r.srv.close(); err != nil {
+			b.Error(err)
+		}
+	}
 }
 
 // loadChild is the body of a load client process, run by TestMain when

@@ -224,12 +224,29 @@ func (f *loadFixture) measure(b *testing.B, n int) (loadResult, error) {
 }
 
 // BenchmarkServerOptions drives a loopback server answering OPTIONS with
-// 200 with pipelined load: C connections, each keeping loadWindow requests
-// outstanding, b.N requests in all. It reports requests per second and
-// the allocations per request counted with runtime.MemStats over the whole
-// process during the run; the load client allocates nothing, so they are
-// the server's.
+// 200 with pipelined load from a load client process (remote_test.go): C
+// connections, each keeping loadWindow requests outstanding, b.N requests
+// in all. It reports requests per second and the server process's
+// allocations per request (runtime.MemStats). BenchmarkServerOptionsInProcess
+// runs the load in the benchmark's process instead, where it shares the
+// scheduler with the server (which favours a goroutine-per-connection
+// server such as sipgo's; see remote_test.go).
 func BenchmarkServerOptions(b *testing.B) {
+	for _, conns := range []int{1, 16, 64} {
+		b.Run(fmt.Sprint(conns), func(b *testing.B) {
+			for _, impl := range serverImpls {
+				var rb remoteBench
+				b.Run(impl.name, func(b *testing.B) { rb.run(b, impl.start, conns, false, nil) })
+				rb.close(b)
+			}
+		})
+	}
+}
+
+// BenchmarkServerOptionsInProcess is BenchmarkServerOptions with the load
+// in the benchmark's process; the load client allocates nothing, so the
+// allocations counted process-wide are the server's.
+func BenchmarkServerOptionsInProcess(b *testing.B) {
 	for _, conns := range []int{1, 16, 64} {
 		b.Run(fmt.Sprint(conns), func(b *testing.B) {
 			for _, impl := range serverImpls {

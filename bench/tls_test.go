@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -283,43 +282,11 @@ func BenchmarkTLSOptions(b *testing.B) {
 	for _, conns := range []int{1, 16, 64} {
 		b.Run(fmt.Sprint(conns), func(b *testing.B) {
 			for _, impl := range tlsImpls {
-				var srv optionsServer
-				var load *remoteLoad
+				var rb remoteBench
 				b.Run(impl.name, func(b *testing.B) {
-					if srv == nil {
-						if srv, err = impl.start(certs); err != nil {
-							b.Fatal(err)
-						}
-						if load, err = startRemoteLoad(srv.addr(), conns, impl.tls, certs.ca.PEM); err != nil {
-							b.Fatal(err)
-						}
-					}
-					var before, after runtime.MemStats
-					runtime.ReadMemStats(&before)
-					b.ResetTimer()
-					reads, writes, err := load.run(b.N)
-					b.StopTimer()
-					runtime.ReadMemStats(&after)
-					if err != nil {
-						b.Fatal(err)
-					}
-					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
-					b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N), "allocs/req")
-					b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N), "B/req")
-					if n := reads + writes; n > 0 {
-						b.ReportMetric(float64(b.N)/float64(n), "req/batch")
-					}
+					rb.run(b, func() (optionsServer, error) { return impl.start(certs) }, conns, impl.tls, certs.ca.PEM)
 				})
-				if load != nil {
-					if err := load.close(); err != nil {
-						b.Error(err)
-					}
-				}
-				if srv != nil {
-					if err := srv.close(); err != nil {
-						b.Error(err)
-					}
-				}
+				rb.close(b)
 			}
 		})
 	}
