@@ -70,7 +70,7 @@ func startRemoteLoad(addr string, conns int, tlsOn bool, caPEM []byte) (*remoteL
 	r := &remoteLoad{cmd: cmd, in: in, out: bufio.NewReader(out)}
 	if _, _, err := r.reply(); err != nil {
 		_ = r.close()
-		return nil, fmt.Errorf("bench: load process: %w", err)
+		return nil, err
 	}
 	return r, nil
 }
@@ -79,7 +79,7 @@ func startRemoteLoad(addr string, conns int, tlsOn bool, caPEM []byte) (*remoteL
 // returns the process's socket reads and writes during the run.
 func (r *remoteLoad) run(n int) (reads, writes uint64, err error) {
 	if _, err := fmt.Fprintf(r.in, "%d\n", n); err != nil {
-		return 0, 0, err
+		return 0, 0, fmt.Errorf("bench: load process: %w", err)
 	}
 	return r.reply()
 }
@@ -92,7 +92,7 @@ func (r *remoteLoad) reply() (reads, writes uint64, err error) {
 	}
 	line = strings.TrimSpace(line)
 	if msg, ok := strings.CutPrefix(line, "error: "); ok {
-		return 0, 0, errors.New(msg)
+		return 0, 0, errors.New("bench: load process: " + msg)
 	}
 	if _, err := fmt.Sscanf(line, "ok %d %d", &reads, &writes); err != nil {
 		return 0, 0, fmt.Errorf("bench: load process replied %q", line)
@@ -276,5 +276,24 @@ func TestLoadChildErrors(t *testing.T) {
 				t.Errorf("output %q, want it to start with %q", out.String(), tc.want)
 			}
 		})
+	}
+}
+
+// TestRemoteLoadRefused checks that a load client process that cannot
+// connect makes startRemoteLoad fail with the child's reason.
+func TestRemoteLoadRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	load, err := startRemoteLoad(addr, 1, false, nil)
+	if err == nil {
+		_ = load.close()
+		t.Fatal("a load process with nothing to connect to started")
+	}
+	if !strings.Contains(err.Error(), "bench: load process: dial tcp") {
+		t.Errorf("error %q does not give the child's reason", err)
 	}
 }
