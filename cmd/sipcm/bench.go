@@ -210,6 +210,9 @@ func writeTable(w io.Writer, target string, cfg loadgen.Config, r *loadgen.Resul
 	if r.Late > 0 {
 		row("late responses", "%d", r.Late)
 	}
+	if cfg.Rate > 0 {
+		row("unsent (behind pace)", "%d", r.Unsent)
+	}
 	if r.ConnError != nil {
 		row("first connection error", "%v", r.ConnError)
 	}

@@ -138,3 +138,22 @@ func TestProgress(t *testing.T) {
 }
 
 func timeDuration(ns int64) time.Duration { return time.Duration(ns) }
+
+// TestWriteTableUnsent checks that a paced run's table says how many
+// requests fell due and were never sent, and an unpaced one's does not.
+func TestWriteTableUnsent(t *testing.T) {
+	re := regexp.MustCompile(`(?m)^unsent \(behind pace\) +7$`)
+	for _, tc := range []struct {
+		rate float64
+		want bool
+	}{{0, false}, {1000, true}} {
+		var out bytes.Buffer
+		writeTable(&out, "tcp://127.0.0.1:5060", loadgen.Config{Pipeline: 1, Rate: tc.rate}, &loadgen.Result{Unsent: 7})
+		if got := re.MatchString(out.String()); got != tc.want {
+			t.Errorf("rate %v: unsent row shown %v, want %v:\n%s", tc.rate, got, tc.want, &out)
+		}
+		if !tc.want && strings.Contains(out.String(), "unsent") {
+			t.Errorf("rate 0: an unsent row in\n%s", &out)
+		}
+	}
+}

@@ -56,6 +56,7 @@ type client struct {
 	lost       uint64
 	bad        uint64
 	late       uint64
+	unsent     uint64 // writer only: paced requests due and never sent
 	codes      map[int]uint64
 
 	// Writer state.
@@ -139,11 +140,13 @@ func (c *client) write(ctx context.Context) {
 	done := ctx.Done()
 	var pace *pacer
 	var timer *time.Timer
+	budgetOut := false
 	if g.cfg.Rate > 0 {
 		p := newPacer(g.cfg.Rate, g.cfg.Conns, c.id)
 		pace = &p
 		timer = time.NewTimer(time.Hour)
 		defer timer.Stop()
+		defer func() { c.unsent = pace.unsent(time.Duration(g.now()), budgetOut) }()
 	}
 	for {
 		want := cap(c.batch)
@@ -184,6 +187,9 @@ func (c *client) write(ctx context.Context) {
 		n := g.take(len(c.batch))
 		for _, s := range c.batch[n:] {
 			c.free <- s
+		}
+		if n < len(c.batch) {
+			budgetOut = true
 		}
 		if n == 0 {
 			return

@@ -146,6 +146,7 @@ func (g *Generator) result(wall time.Duration) (*Result, error) {
 		r.Lost += c.lost
 		r.BadResponses += c.bad
 		r.Late += c.late
+		r.Unsent += c.unsent
 		if err := errors.Join(c.readErr, c.writeErr); err != nil {
 			r.ConnErrors++
 			if r.ConnError == nil {

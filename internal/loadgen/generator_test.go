@@ -126,6 +126,9 @@ func TestRun(t *testing.T) {
 				t.Errorf("sent %d answered %d ok %d errors %d (%+v); want %d, %d, %d, 0",
 					r.Sent, r.Answered, r.OK, r.Errors(), r, want, want, want)
 			}
+			if r.Unsent != 0 {
+				t.Errorf("%d unsent in a run that sent its whole budget", r.Unsent)
+			}
 			if r.Percentile(50) <= 0 || r.Percentile(99.9) < r.Percentile(50) || r.Rate() <= 0 {
 				t.Errorf("p50 %v p99.9 %v rate %v", r.Percentile(50), r.Percentile(99.9), r.Rate())
 			}
@@ -206,6 +209,24 @@ func TestRunTimeout(t *testing.T) {
 	if r.Sent != 5 || r.Timeouts != 5 || r.Answered != 0 || r.Errors() != 5 {
 		t.Errorf("sent %d timeouts %d answered %d errors %d", r.Sent, r.Timeouts, r.Answered, r.Errors())
 	}
+}
+
+// TestRunPacedBehind paces a run at 2000 requests/s through one pipeline
+// slot to a target that never answers: the slot frees only when its
+// request times out, so the run falls behind and must say by how much.
+func TestRunPacedBehind(t *testing.T) {
+	addr := startSilent(t, 0)
+	const rate, dur = 2000, 300 * time.Millisecond
+	r := run(t, Config{Addr: addr, Pipeline: 1, Rate: rate, Duration: dur, Timeout: 50 * time.Millisecond})
+	if r.Sent == 0 || r.Unsent == 0 {
+		t.Fatalf("sent %d, unsent %d: the shortfall is not reported", r.Sent, r.Unsent)
+	}
+	// Sent and unsent together are what fell due, at most the rate over
+	// the run (which ends a little after its duration).
+	if due := r.Sent + r.Unsent; due > uint64(rate*(dur+time.Second).Seconds()) {
+		t.Errorf("sent %d + unsent %d = %d: more than could fall due", r.Sent, r.Unsent, due)
+	}
+	t.Logf("sent %d, unsent %d, timeouts %d", r.Sent, r.Unsent, r.Timeouts)
 }
 
 // TestRunStalledTarget shows a run ends on time when the target stops

@@ -75,6 +75,19 @@ func (p *pacer) due(now time.Duration) uint64 {
 	return d
 }
 
+// unsent returns how many requests were due by now and never sent: those
+// forgotten past the debt bound and, unless the run's budget of requests
+// ran out (so none was owed), those still due. A request due within the
+// last quantum does not count: a writer asleep until it is due was on
+// time when the run ended.
+func (p *pacer) unsent(now time.Duration, budgetOut bool) uint64 {
+	if budgetOut || now <= p.quantum {
+		return p.skipped
+	}
+	d := p.due(now - p.quantum) // past the debt bound it counts in skipped
+	return p.skipped + d
+}
+
 // add counts n requests as sent.
 func (p *pacer) add(n int) { p.sent += uint64(n) }
 

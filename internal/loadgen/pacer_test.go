@@ -158,3 +158,34 @@ func TestPacerQuantum(t *testing.T) {
 		}
 	}
 }
+
+// TestPacerUnsent checks what a paced writer reports unsent when the run
+// ends: everything due and not sent, including what was forgotten past
+// the debt bound; nothing for a writer on time or whose budget ran out.
+func TestPacerUnsent(t *testing.T) {
+	const rate = 1000 // one connection: 1 request per ms, quantum 1 ms
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		name      string
+		sendAt    []time.Duration // the writer sends all that is due at these times
+		end       time.Duration
+		budgetOut bool
+		want      uint64
+	}{
+		{"nothing sent", nil, 500 * ms, false, 500},
+		{"on time", []time.Duration{100 * ms, 200 * ms, 300 * ms, 400 * ms, 500 * ms}, 500*ms + ms/2, false, 0},
+		{"fell behind", []time.Duration{100 * ms}, 500 * ms, false, 399},
+		{"past the debt bound", nil, 3 * time.Second, false, 3000},
+		{"budget ran out", []time.Duration{100 * ms}, 500 * ms, true, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPacer(rate, 1, 0)
+			for _, at := range tc.sendAt {
+				p.add(int(p.due(at)))
+			}
+			if got := p.unsent(tc.end, tc.budgetOut); got != tc.want {
+				t.Errorf("unsent %d, want %d", got, tc.want)
+			}
+		})
+	}
+}

@@ -35,6 +35,12 @@ type Result struct {
 	Codes        map[int]uint64 // final responses other than 2xx, by status code
 	ConnError    error          // the first dial or connection error, if any
 
+	// Unsent counts, in a paced run (Config.Rate), the requests that fell
+	// due and were never sent: the target or the connection could not keep
+	// the rate (every pipeline slot waiting, or more than a second behind).
+	// Not an error: Rate shows what was achieved.
+	Unsent uint64
+
 	// Elapsed runs from the first request sent to the last response
 	// received (or to the end of the run when nothing was answered).
 	Elapsed time.Duration
