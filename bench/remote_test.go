@@ -247,12 +247,7 @@ func TestRemoteLoad(t *testing.T) {
 // specification, an unreachable server or a bad count says why on its
 // output and exits with status 1.
 func TestLoadChildErrors(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ln.Addr().String()
-	_ = ln.Close()
+	closed := closedAddr(t)
 	srv, err := startSipcm()
 	if err != nil {
 		t.Fatal(err)
@@ -282,13 +277,7 @@ func TestLoadChildErrors(t *testing.T) {
 // TestRemoteLoadRefused checks that a load client process that cannot
 // connect makes startRemoteLoad fail with the child's reason.
 func TestRemoteLoadRefused(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	load, err := startRemoteLoad(addr, 1, false, nil)
+	load, err := startRemoteLoad(closedAddr(t), 1, false, nil)
 	if err == nil {
 		_ = load.close()
 		t.Fatal("a load process with nothing to connect to started")
@@ -296,4 +285,17 @@ func TestRemoteLoadRefused(t *testing.T) {
 	if !strings.Contains(err.Error(), "bench: load process: dial tcp") {
 		t.Errorf("error %q does not give the child's reason", err)
 	}
+}
+
+// closedAddr returns a loopback address nothing listens on: a port just
+// listened on and closed.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
 }
