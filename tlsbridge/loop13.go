@@ -78,7 +78,7 @@ func (c *Conn) startRecord13() {
 		return
 	}
 	defer k.wipe()
-	if c.version != tls.VersionTLS13 || c.m.cfg.DisableRecordLayer {
+	if c.version != tls.VersionTLS13 { // keys is nil under DisableRecordLayer
 		return
 	}
 	s, ok := suite13ByID(c.suite)
@@ -140,7 +140,7 @@ func (c *Conn) feed13(p []byte) error {
 		if need > 0 {
 			break
 		}
-		end := recordHeaderLen + (int(p[3])<<8 | int(p[4]))
+		end := recordHeaderLen + bodyLen(p)
 		if err := c.open13(p[:end]); err != nil {
 			return c.fail13(err)
 		}
@@ -170,7 +170,7 @@ func recordNeed(b []byte) (int, error) {
 		// is unexpected.
 		return 0, errUnexpected
 	}
-	n := int(b[3])<<8 | int(b[4])
+	n := bodyLen(b)
 	if n > maxCiphertext13 {
 		return 0, errRecordOverflow
 	}
@@ -396,7 +396,10 @@ func (c *Conn) write13(p []byte) (int, error) {
 	buf := c.m.seal.Get()
 	defer putBuf(&c.m.seal, buf)
 	b := buf.B[:0]
-	if want := min(len(p), writeBatch) + (min(len(p), writeBatch)/maxPlaintext+1)*(recordHeaderLen+1+aeadTagLen); cap(b) < want {
+	// Room for one batch: its plaintext and each record's header,
+	// content type and tag.
+	n := min(len(p), writeBatch)
+	if want := n + (n/maxPlaintext+1)*(recordHeaderLen+1+aeadTagLen); cap(b) < want {
 		b = slices.Grow(b, want)
 	}
 	written := 0

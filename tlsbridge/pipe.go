@@ -130,14 +130,14 @@ type records struct {
 // scan follows b, the next bytes handed to crypto/tls.
 func (r *records) scan(b []byte) {
 	for len(b) > 0 {
-		if r.hdrN < 5 {
+		if r.hdrN < recordHeaderLen {
 			k := copy(r.hdr[r.hdrN:], b)
 			r.hdrN += k
 			b = b[k:]
-			if r.hdrN < 5 {
+			if r.hdrN < recordHeaderLen {
 				return
 			}
-			r.curLen = int(r.hdr[3])<<8 | int(r.hdr[4])
+			r.curLen = bodyLen(r.hdr[:])
 			r.left = r.curLen
 			r.maxLen = max(r.maxLen, r.curLen)
 		}
@@ -155,16 +155,15 @@ func (r *records) scan(b []byte) {
 // rest returns how many bytes of b, the next bytes to hand over, belong
 // to the current record: at least one when b is not empty.
 func (r records) rest(b []byte) int {
-	if r.hdrN == 5 {
+	if r.hdrN == recordHeaderLen {
 		return min(len(b), r.left)
 	}
-	need := 5 - r.hdrN
+	need := recordHeaderLen - r.hdrN
 	if len(b) < need {
 		return len(b)
 	}
 	copy(r.hdr[r.hdrN:], b[:need])
-	body := int(r.hdr[3])<<8 | int(r.hdr[4])
-	return min(len(b), need+body)
+	return min(len(b), need+bodyLen(r.hdr[:]))
 }
 
 // peekMax returns the longest record body among those handed already and
@@ -172,14 +171,14 @@ func (r records) rest(b []byte) int {
 func (r records) peekMax(b []byte) int {
 	m := r.maxLen
 	for len(b) > 0 {
-		if r.hdrN < 5 {
+		if r.hdrN < recordHeaderLen {
 			k := copy(r.hdr[r.hdrN:], b)
 			r.hdrN += k
 			b = b[k:]
-			if r.hdrN < 5 {
+			if r.hdrN < recordHeaderLen {
 				break
 			}
-			r.left = int(r.hdr[3])<<8 | int(r.hdr[4])
+			r.left = bodyLen(r.hdr[:])
 			m = max(m, r.left)
 		}
 		k := min(r.left, len(b))
@@ -197,7 +196,7 @@ func (r records) peekMax(b []byte) int {
 func (r *records) resync() {
 	r.ready = 0
 	r.maxLen = 0
-	if r.hdrN == 5 {
+	if r.hdrN == recordHeaderLen {
 		r.maxLen = r.curLen
 	}
 }

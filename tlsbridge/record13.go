@@ -31,6 +31,10 @@ const (
 	maxPostHandshake = 1 << 16 // a NewSessionTicket is at most about 2^16 + extensions
 )
 
+// bodyLen returns the body length a record header h (recordHeaderLen
+// bytes) announces.
+func bodyLen(h []byte) int { return int(h[3])<<8 | int(h[4]) }
+
 // Record content types and the handshake message types handled after the
 // handshake.
 const (
