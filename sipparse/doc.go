@@ -15,6 +15,10 @@
 // built from a request (RFC 3261 §8.2.6) and the received/rport parameters of
 // the top Via (RFC 3261 §18.2.1, RFC 3581).
 //
+// On amd64 the common header line is split by assembly (SSE2, or AVX2 where
+// the processor has it); the purego build tag selects the portable Go
+// splitter it is tested against.
+//
 // Every type here may be used by one goroutine at a time; none holds global
 // state.
 package sipparse

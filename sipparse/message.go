@@ -1,6 +1,9 @@
 package sipparse
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // CSeq is a view of the CSeq header field.
 type CSeq struct {
@@ -60,7 +63,8 @@ type Message struct {
 	RecordRoutes []Addr
 
 	buf     []byte
-	own     []byte // buffer owned after Detach or CopyTo
+	lines   []lineRec // header lines found by headers, kept for reuse
+	own     []byte    // buffer owned after Detach or CopyTo
 	srcHost []byte
 	srcPort int
 	seen    uint32 // bit per HeaderID seen (IDs below 32)
@@ -110,13 +114,14 @@ func (m *Message) reset(buf []byte, lim *Limits) {
 	if m.Headers == nil {
 		m.Headers = make([]Header, 0, min(lim.MaxHeaders, 64))
 		m.Vias = make([]Via, 0, min(lim.MaxValues, 8))
+		m.lines = make([]lineRec, 0, min(lim.MaxHeaders+1, 64))
 	}
 	// Zeroing in place and restoring the kept fields is cheaper than
 	// assigning a composite literal, which is built aside and copied.
-	lims, hdrs, vias, own := m.Limits, m.Headers[:0], m.Vias[:0], m.own
+	lims, hdrs, vias, own, lines := m.Limits, m.Headers[:0], m.Vias[:0], m.own, m.lines[:0]
 	cs, rs, rrs := m.Contacts[:0], m.Routes[:0], m.RecordRoutes[:0]
 	*m = Message{}
-	m.Limits, m.Headers, m.Vias, m.own = lims, hdrs, vias, own
+	m.Limits, m.Headers, m.Vias, m.own, m.lines = lims, hdrs, vias, own, lines
 	m.Contacts, m.Routes, m.RecordRoutes = cs, rs, rrs
 	m.MaxForwards, m.ContentLen, m.Expires = -1, -1, -1
 	m.buf = buf
@@ -177,6 +182,14 @@ func (m *Message) Parse(buf []byte) error {
 
 	hmax := min(lim.MaxHeaderBytes, len(buf))
 	pos, lines, ok := m.headers(buf, sl+1, hmax, &lim)
+	// The errors of the two passes are merged by offset, so that the first
+	// in the message is the one reported, as if one pass had found both.
+	split := m.err
+	m.err = ParseError{}
+	m.fields(buf, &lim)
+	if split.Err != nil && (m.err.Err == nil || split.Off <= m.err.Off) {
+		m.err = split
+	}
 	if !ok {
 		return &m.err
 	}
@@ -235,7 +248,7 @@ func bareCR(b []byte) int {
 }
 
 // addHeader records the header line buf[pos:le] (without its CRLF, with its
-// folds) and parses its value when Parse knows the field.
+// folds) in m.lines, unless headers has recorded as many as it keeps.
 func (m *Message) addHeader(buf []byte, pos, le int, lim *Limits) {
 	colon := bytes.IndexByte(buf[pos:le], ':')
 	if colon <= 0 {
@@ -250,30 +263,41 @@ func (m *Message) addHeader(buf []byte, pos, le int, lim *Limits) {
 			return
 		}
 	}
-	id := lookupHeader(buf, pos, ne)
-	if id == HdrOther {
-		if j := pos + spanClass(buf[pos:ne], cToken); j != ne {
-			m.fail(ErrBadHeader, j, HdrOther)
-			return
-		}
-	}
-	m.addValue(buf, pos, ne, colon, le, id, lim)
-}
-
-// addValue records the header line with name buf[pos:ne] and ID id, whose
-// value follows the colon at buf[colon] up to le, and parses the value when
-// Parse knows the field.
-func (m *Message) addValue(buf []byte, pos, ne, colon, le int, id HeaderID, lim *Limits) {
-	vs, ve := colon+1, le
-	if len(m.Headers) >= lim.MaxHeaders {
-		m.fail(ErrTooManyHeaders, pos, HdrOther)
+	if len(m.lines) > lim.MaxHeaders {
 		return
 	}
-	vs = skipLWS(buf, vs, ve)
-	ve = trimLWSRight(buf, vs, ve)
-	m.Headers = append(m.Headers, Header{ID: id, Name: span(pos, ne), Value: span(vs, ve)})
-	if id != HdrOther {
-		m.value(buf, id, pos, vs, ve)
+	vs := skipLWS(buf, colon+1, le)
+	m.lines = append(m.lines, lineRec{uint32(pos), uint32(ne), uint32(vs), uint32(trimLWSRight(buf, vs, le))})
+}
+
+// fields identifies each header line that headers recorded, appends it to
+// m.Headers and parses its value when Parse knows the field, in order.
+func (m *Message) fields(buf []byte, lim *Limits) {
+	for i := range m.lines {
+		// Word by word: the splitter stored them so, and a wider load
+		// from narrower stores waits for them to reach the cache.
+		l := &m.lines[i]
+		pos, ne, vs, ve := int(l[0]), int(l[1]), int(l[2]), int(l[3])
+		var id HeaderID
+		if n := ne - pos; n < 16 && pos+16 <= len(buf) {
+			id = lookupShort(binary.LittleEndian.Uint64(buf[pos:]), binary.LittleEndian.Uint64(buf[pos+8:]), n, buf[pos])
+		} else {
+			id = LookupHeader(buf[pos:ne])
+		}
+		if id == HdrOther {
+			if j := pos + spanClass(buf[pos:ne], cToken); j != ne {
+				m.fail(ErrBadHeader, j, HdrOther)
+				continue
+			}
+		}
+		if len(m.Headers) >= lim.MaxHeaders {
+			m.fail(ErrTooManyHeaders, pos, HdrOther)
+			continue
+		}
+		m.Headers = append(m.Headers, Header{ID: id, Name: span(pos, ne), Value: span(vs, ve)})
+		if id != HdrOther {
+			m.value(buf, id, pos, vs, ve)
+		}
 	}
 }
 

@@ -1,0 +1,175 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// The two splitters share all but their chunk loads, which these macros
+// give: LOADLF loads the chunk at BX and sets CX to its LF mask; COLONS
+// sets DX to its colon mask.
+
+// SPLIT is the body of a splitter reading CHUNK bytes at a time.
+//
+// SI b, R8 blen, AX pos, R9 hmax, DI out, R10 nout, R11 n,
+// BX chunk start, CX LF, R12 colon (-1: none yet), DX and R13 scratch.
+#define SPLIT(CHUNK, LOADLF, COLONS, DONE) \
+line: \
+	CMPQ R11, R10 \
+	JGE stop \
+	LEAQ 2(AX), DX \
+	CMPQ DX, R9 \
+	JGT stop \
+	MOVWLZX (SI)(AX*1), DX \
+	CMPL DX, $0x0a0d \ // "\r\n" read little-endian
+	JEQ empty \
+	MOVQ AX, BX \
+	MOVQ $-1, R12 \
+chunk: \
+	LEAQ CHUNK(BX), DX \
+	CMPQ DX, R8 \
+	JGT tail \
+	LOADLF \
+	TESTQ R12, R12 \
+	JGE nocolon \
+	COLONS \
+	TESTL DX, DX \
+	JEQ nocolon \
+	BSFL DX, DX \
+	ADDQ BX, DX \
+	MOVQ DX, R12 \
+nocolon: \
+	TESTL CX, CX \
+	JNE found \
+	ADDQ $CHUNK, BX \
+	JMP chunk \
+tail: \ // fewer than CHUNK bytes left: one at a time
+	CMPQ BX, R8 \
+	JGE stop \
+	MOVBLZX (SI)(BX*1), DX \
+	CMPB DX, $0x0a \
+	JEQ tailLF \
+	CMPB DX, $0x3a \
+	JNE tailNext \
+	TESTQ R12, R12 \
+	JGE tailNext \
+	MOVQ BX, R12 \
+tailNext: \
+	INCQ BX \
+	JMP tail \
+tailLF: \
+	MOVQ BX, CX \
+	JMP gotLF \
+found: \
+	BSFL CX, CX \
+	ADDQ BX, CX \
+gotLF: \ // the line ends in CRLF within hmax, with no fold after it
+	LEAQ 1(CX), DX \
+	CMPQ DX, R9 \
+	JGE stop \
+	CMPB -1(SI)(CX*1), $0x0d \
+	JNE stop \
+	MOVBLZX 1(SI)(CX*1), DX \
+	CMPB DX, $0x20 \
+	JEQ stop \
+	CMPB DX, $0x09 \
+	JEQ stop \
+	CMPQ R12, AX \ // a name of a byte or more, a colon before the LF
+	JLE stop \
+	CMPQ R12, CX \
+	JGT stop \
+	MOVBLZX -1(SI)(R12*1), DX \ // and no SP or HT before the colon
+	CMPB DX, $0x20 \
+	JEQ stop \
+	CMPB DX, $0x09 \
+	JEQ stop \
+	LEAQ 1(R12), BX \ // the value, BX to DX, without white space around it
+	LEAQ -1(CX), DX \
+skip: \
+	CMPQ BX, DX \
+	JGE record \
+	MOVBLZX (SI)(BX*1), R13 \
+	CMPB R13, $0x20 \
+	JEQ skip1 \
+	CMPB R13, $0x09 \
+	JNE trim \
+skip1: \
+	INCQ BX \
+	JMP skip \
+trim: \ // b[BX] is neither SP nor HT: this stops at BX+1 at the latest
+	MOVBLZX -1(SI)(DX*1), R13 \
+	CMPB R13, $0x20 \
+	JEQ trim1 \
+	CMPB R13, $0x09 \
+	JNE record \
+trim1: \
+	DECQ DX \
+	JMP trim \
+record: \
+	MOVL AX, 0(DI) \
+	MOVL R12, 4(DI) \
+	MOVL BX, 8(DI) \
+	MOVL DX, 12(DI) \
+	ADDQ $16, DI \
+	INCQ R11 \
+	LEAQ 1(CX), AX \
+	JMP line \
+empty: \
+	ADDQ $2, AX \
+	MOVB $1, end+64(FP) \
+stop: \
+	DONE \
+	MOVQ AX, next+48(FP) \
+	MOVQ R11, n+56(FP) \
+	RET
+
+#define ARGS \
+	MOVQ b+0(FP), SI \
+	MOVQ blen+8(FP), R8 \
+	MOVQ pos+16(FP), AX \
+	MOVQ hmax+24(FP), R9 \
+	MOVQ out+32(FP), DI \
+	MOVQ nout+40(FP), R10 \
+	XORQ R11, R11 \
+	MOVB $0, end+64(FP)
+
+#define LOAD16 \
+	MOVOU (SI)(BX*1), X0 \
+	MOVO X0, X1 \
+	PCMPEQB X10, X1 \
+	PMOVMSKB X1, CX
+
+#define COLONS16 \
+	MOVO X0, X2 \
+	PCMPEQB X11, X2 \
+	PMOVMSKB X2, DX
+
+#define LOAD32 \
+	VMOVDQU (SI)(BX*1), Y0 \
+	VPCMPEQB Y10, Y0, Y1 \
+	VPMOVMSKB Y1, CX
+
+#define COLONS32 \
+	VPCMPEQB Y11, Y0, Y2 \
+	VPMOVMSKB Y2, DX
+
+#define NOTHING
+
+// func splitLinesSSE2(b *byte, blen, pos, hmax int, out *lineRec, nout int) (next, n int, end bool)
+TEXT ·splitLinesSSE2(SB), NOSPLIT, $0-65
+	ARGS
+	MOVQ $0x0a0a0a0a0a0a0a0a, DX
+	MOVQ DX, X10
+	PUNPCKLQDQ X10, X10
+	MOVQ $0x3a3a3a3a3a3a3a3a, DX
+	MOVQ DX, X11
+	PUNPCKLQDQ X11, X11
+	SPLIT(16, LOAD16, COLONS16, NOTHING)
+
+// func splitLinesAVX2(b *byte, blen, pos, hmax int, out *lineRec, nout int) (next, n int, end bool)
+TEXT ·splitLinesAVX2(SB), NOSPLIT, $0-65
+	ARGS
+	MOVQ $0x0a, DX
+	MOVQ DX, X10
+	VPBROADCASTB X10, Y10
+	MOVQ $0x3a, DX
+	MOVQ DX, X11
+	VPBROADCASTB X11, Y11
+	SPLIT(32, LOAD32, COLONS32, VZEROUPPER)
