@@ -40,21 +40,48 @@ nocolon: \
 	JNE found \
 	ADDQ $CHUNK, BX \
 	JMP chunk \
-tail: \ // fewer than CHUNK bytes left: one at a time
+tail: \ // fewer than CHUNK bytes left: the last CHUNK of b, shifted
+	CMPQ BX, R8 \
+	JGE stop \
+	MOVQ R8, DX \
+	SUBQ $CHUNK, DX \
+	JL bytes \ // b is shorter than a chunk
+	MOVQ BX, R13 \
+	MOVQ DX, BX \
+	LOADLF \
+	COLONS \
+	XCHGQ R13, CX \ // CX: BX-DX, the bytes already scanned; R13: LF mask
+	SUBQ BX, CX \
+	SHRQ CX, R13 \
+	SHRQ CX, DX \
+	ADDQ CX, BX \ // back to the chunk start
+	MOVQ R13, CX \
+	TESTQ R12, R12 \
+	JGE tailLF \
+	TESTL DX, DX \
+	JEQ tailLF \
+	BSFL DX, DX \
+	ADDQ BX, DX \
+	MOVQ DX, R12 \
+tailLF: \
+	TESTL CX, CX \
+	JEQ stop \
+	JMP found \
+bytes: \ // one at a time
 	CMPQ BX, R8 \
 	JGE stop \
 	MOVBLZX (SI)(BX*1), DX \
 	CMPB DX, $0x0a \
-	JEQ tailLF \
+	JEQ byteLF \
 	CMPB DX, $0x3a \
-	JNE tailNext \
+	JNE byteNext \
 	TESTQ R12, R12 \
-	JGE tailNext \
+	JGE byteNext \
 	MOVQ BX, R12 \
-tailNext: \
+byteNext: \
 	INCQ BX \
-	JMP tail \
-tailLF: \
+	JMP bytes \
+byteLF: \
 	MOVQ BX, CX \
 	JMP gotLF \
 found: \
