@@ -1,7 +1,5 @@
 package sipparse
 
-import "encoding/binary"
-
 // HeaderID identifies a header field known to the parser. Compact forms map to
 // the same ID as their long form (RFC 3261 §7.3.3 and the IANA SIP header
 // field registry).
@@ -104,6 +102,8 @@ var compact = [256]HeaderID{
 
 // byLenFirst maps (length, first letter) of a long name to the one or two
 // known header fields with that shape, so a lookup compares at most twice.
+// split_amd64.s reads it, nameWords, nameMasks and compact by their shapes
+// as declared here; TestSplitLines fails if they change without it.
 var byLenFirst = func() (t [24][26][2]HeaderID) {
 	for id := HdrVia; id < numHeaderIDs; id++ {
 		n := headerNames[id]
@@ -131,7 +131,8 @@ var lowerNames = func() (t [numHeaderIDs]string) {
 }()
 
 // nameWords holds each long name in lower case as little-endian words, the
-// form lookupHeader compares against; rows past the last ID stay zero.
+// form lookupShort (and the splitter in split_amd64.s) compares against;
+// rows past the last ID stay zero.
 var nameWords = func() (t [32][3]uint64) {
 	for id := range numHeaderIDs {
 		n := lowerNames[id]
@@ -151,20 +152,6 @@ var nameMasks = func() (t [17][2]uint64) {
 	}
 	return t
 }()
-
-// lookupHeader is LookupHeader for the name buf[pos:ne], comparing eight
-// bytes at a time (see lookupShort) when the name is short and 16 bytes are
-// readable.
-func lookupHeader(buf []byte, pos, ne int) HeaderID {
-	n := ne - pos
-	if n == 1 {
-		return compact[buf[pos]]
-	}
-	if n > 15 || n == 0 || pos+16 > len(buf) {
-		return LookupHeader(buf[pos:ne])
-	}
-	return lookupShort(binary.LittleEndian.Uint64(buf[pos:]), binary.LittleEndian.Uint64(buf[pos+8:]), n, buf[pos])
-}
 
 // LookupHeader returns the ID of the header field named name, long or compact
 // form, ignoring case; HdrOther when the parser does not know it.

@@ -1,9 +1,6 @@
 package sipparse
 
-import (
-	"bytes"
-	"encoding/binary"
-)
+import "bytes"
 
 // CSeq is a view of the CSeq header field.
 type CSeq struct {
@@ -267,7 +264,7 @@ func (m *Message) addHeader(buf []byte, pos, le int, lim *Limits) {
 		return
 	}
 	vs := skipLWS(buf, colon+1, le)
-	m.lines = append(m.lines, lineRec{uint32(pos), uint32(ne), uint32(vs), uint32(trimLWSRight(buf, vs, le))})
+	m.lines = append(m.lines, lineRec{uint32(pos), uint32(ne), uint32(vs), uint32(trimLWSRight(buf, vs, le)), noID})
 }
 
 // fields identifies each header line that headers recorded, appends it to
@@ -278,10 +275,8 @@ func (m *Message) fields(buf []byte, lim *Limits) {
 		// from narrower stores waits for them to reach the cache.
 		l := &m.lines[i]
 		pos, ne, vs, ve := int(l[0]), int(l[1]), int(l[2]), int(l[3])
-		var id HeaderID
-		if n := ne - pos; n < 16 && pos+16 <= len(buf) {
-			id = lookupShort(binary.LittleEndian.Uint64(buf[pos:]), binary.LittleEndian.Uint64(buf[pos+8:]), n, buf[pos])
-		} else {
+		id := HeaderID(l[4])
+		if id == noID {
 			id = LookupHeader(buf[pos:ne])
 		}
 		if id == HdrOther {

@@ -1,6 +1,9 @@
 package sipparse
 
-import "bytes"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // The common header line is split by splitLines, in assembly where there is
 // one: a Go loop keeps too many values live to hold them in registers, and
@@ -10,9 +13,13 @@ import "bytes"
 // which headerLine takes, and at the empty line.
 
 // lineRec is one header line found by the splitter: the offsets of its name
-// start and end, and of its value start and end without surrounding white
-// space.
-type lineRec [4]uint32
+// start and end, of its value start and end without surrounding white
+// space, and its HeaderID, or noID when the splitter left that to fields.
+type lineRec [5]uint32
+
+// noID marks a lineRec whose name the splitter did not look up: one of 16
+// bytes or more, or too near the end of the buffer to read 16 bytes.
+const noID = 0xff
 
 // splitLinesGo is the portable splitLines, and the one the assembly must
 // agree with (TestSplitLines): from the line at b[pos:] it records common
@@ -47,7 +54,13 @@ func splitLinesGo(b []byte, pos, hmax int, out []lineRec) (next, n int, end bool
 		for ve > vs && isSPHT(b[ve-1]) {
 			ve--
 		}
-		out[n] = lineRec{uint32(pos), uint32(colon), uint32(vs), uint32(ve)}
+		id := HeaderID(noID)
+		if k := colon - pos; k == 1 {
+			id = compact[b[pos]]
+		} else if k < 16 && pos+16 <= len(b) {
+			id = lookupShort(binary.LittleEndian.Uint64(b[pos:]), binary.LittleEndian.Uint64(b[pos+8:]), k, b[pos])
+		}
+		out[n] = lineRec{uint32(pos), uint32(colon), uint32(vs), uint32(ve), uint32(id)}
 		n++
 		pos = nl + 1
 	}

@@ -9,8 +9,10 @@
 // SPLIT is the body of a splitter reading CHUNK bytes at a time.
 //
 // SI b, R8 blen, AX pos, R9 hmax, DI out, R10 nout, R11 n,
-// BX chunk start, CX LF, R12 colon (-1: none yet), DX and R13 scratch.
-#define SPLIT(CHUNK, LOADLF, COLONS, DONE) \
+// BX chunk start, CX LF, R12 colon (-1: none yet), R14 header ID,
+// DX and R13 scratch; X12 sixteen 0x20s. NAME16 and CMPROW are the SSE or
+// VEX forms of the name comparison.
+#define SPLIT(CHUNK, LOADLF, COLONS, NAME16, CMPROW, DONE) \
 line: \
 	CMPQ R11, R10 \
 	JGE stop \
@@ -107,6 +109,58 @@ gotLF: \ // the line ends in CRLF within hmax, with no fold after it
 	JEQ stop \
 	CMPB DX, $0x09 \
 	JEQ stop \
+	MOVQ R12, DX \ // R14: the header ID as lookupShort finds it (see splitLinesGo)
+	SUBQ AX, DX \ // n, the name's length
+	MOVL $0xff, R14 \
+	CMPQ DX, $1 \
+	JNE idLong \
+	MOVBLZX (SI)(AX*1), BX \
+	LEAQ ·compact(SB), R13 \
+	MOVBLZX (R13)(BX*1), R14 \
+	JMP idDone \
+idLong: \
+	CMPQ DX, $15 \
+	JGT idDone \
+	LEAQ 16(AX), BX \
+	CMPQ BX, R8 \
+	JGT idDone \
+	MOVBLZX (SI)(AX*1), BX \
+	ORL $0x20, BX \
+	SUBL $0x61, BX \
+	XORL R14, R14 \ // HdrOther unless a candidate matches
+	CMPL BX, $25 \
+	JA idDone \
+	MOVQ DX, R13 \
+	SHLQ $4, R13 \
+	LEAQ ·nameMasks(SB), R14 \
+	NAME16 \ // X3: the name's 16 bytes OR 0x20, masked to n
+	IMUL3Q $52, DX, R13 \ // byLenFirst[n][c-'a']: two candidate IDs
+	LEAQ (R13)(BX*2), R13 \
+	LEAQ ·byLenFirst(SB), R14 \
+	MOVBLZX (R14)(R13*1), BX \
+	MOVBLZX 1(R14)(R13*1), R13 \
+	XORL R14, R14 \
+	TESTL BX, BX \ // no candidate: the first is filled first
+	JEQ idDone \
+	LEAQ ·nameWords(SB), R14 \
+	LEAQ (BX)(BX*2), DX \
+	CMPROW \ // DX: which bytes of X3 equal nameWords[id]
+	CMPL DX, $0xffff \
+	JEQ idFirst \
+	XORL R14, R14 \
+	TESTL R13, R13 \
+	JEQ idDone \
+	LEAQ ·nameWords(SB), R14 \
+	LEAQ (R13)(R13*2), DX \
+	CMPROW \
+	XORL R14, R14 \
+	CMPL DX, $0xffff \
+	JNE idDone \
+	MOVL R13, R14 \
+	JMP idDone \
+idFirst: \
+	MOVL BX, R14 \
+idDone: \
 	LEAQ 1(R12), BX \ // the value, BX to DX, without white space around it
 	LEAQ -1(CX), DX \
 skip: \
@@ -134,7 +188,8 @@ record: \
 	MOVL R12, 4(DI) \
 	MOVL BX, 8(DI) \
 	MOVL DX, 12(DI) \
-	ADDQ $16, DI \
+	MOVL R14, 16(DI) \
+	ADDQ $20, DI \
 	INCQ R11 \
 	LEAQ 1(CX), AX \
 	JMP line \
@@ -177,6 +232,26 @@ stop: \
 	VPCMPEQB Y11, Y0, Y2 \
 	VPMOVMSKB Y2, DX
 
+#define NAME16 \
+	MOVOU (SI)(AX*1), X3 \
+	POR X12, X3 \
+	MOVOU (R14)(R13*1), X5 \
+	PAND X5, X3
+
+#define CMPROW \
+	MOVOU (R14)(DX*8), X4 \
+	PCMPEQB X3, X4 \
+	PMOVMSKB X4, DX
+
+#define NAME16V \
+	VMOVDQU (SI)(AX*1), X3 \
+	VPOR X12, X3, X3 \
+	VPAND (R14)(R13*1), X3, X3
+
+#define CMPROWV \
+	VPCMPEQB (R14)(DX*8), X3, X4 \
+	VPMOVMSKB X4, DX
+
 #define NOTHING
 
 // func splitLinesSSE2(b *byte, blen, pos, hmax int, out *lineRec, nout int) (next, n int, end bool)
@@ -188,7 +263,10 @@ TEXT ·splitLinesSSE2(SB), NOSPLIT, $0-65
 	MOVQ $0x3a3a3a3a3a3a3a3a, DX
 	MOVQ DX, X11
 	PUNPCKLQDQ X11, X11
-	SPLIT(16, LOAD16, COLONS16, NOTHING)
+	MOVQ $0x2020202020202020, DX
+	MOVQ DX, X12
+	PUNPCKLQDQ X12, X12
+	SPLIT(16, LOAD16, COLONS16, NAME16, CMPROW, NOTHING)
 
 // func splitLinesAVX2(b *byte, blen, pos, hmax int, out *lineRec, nout int) (next, n int, end bool)
 TEXT ·splitLinesAVX2(SB), NOSPLIT, $0-65
@@ -199,4 +277,7 @@ TEXT ·splitLinesAVX2(SB), NOSPLIT, $0-65
 	MOVQ $0x3a, DX
 	MOVQ DX, X11
 	VPBROADCASTB X11, Y11
-	SPLIT(32, LOAD32, COLONS32, VZEROUPPER)
+	MOVQ $0x20, DX
+	MOVQ DX, X12
+	VPBROADCASTB X12, X12
+	SPLIT(32, LOAD32, COLONS32, NAME16V, CMPROWV, VZEROUPPER)

@@ -25,6 +25,8 @@ func splitInputs() [][]byte {
 		"NoColon\r\n", "Sp : x\r\n", "Tab\t: x\r\n", ":empty\r\n", "E:\r\n",
 		"V:  \t spaced \t \r\n", "bare\nLF: x\r\n", "bare\rCR: x\r\n", "\r\n",
 		"x", ":", "\r", "\n", " ", "\t", "k: " + string(make([]byte, 70)) + "v\r\n",
+		"CALL-id: c\r\n", "Content-Length: 0\r\n", "content-lengtx: 1\r\n", "RECORD-ROUTE: <r>\r\n",
+		"Accept-Contact: a\r\n", "Request-Disposition: p\r\n", "1abc: d\r\n", "T: x\r\n", "\xc0: y\r\n",
 	}
 	var in [][]byte
 	for _, msg := range corpus.Messages() {
@@ -86,13 +88,19 @@ func TestSplitLinesGo(t *testing.T) {
 		end   bool
 		first lineRec
 	}{
-		{"S\r\nA: b\r\nC:d \r\n\r\nbody", 2, 17, true, lineRec{3, 4, 6, 7}},
+		{"S\r\nA: b\r\nC:d \r\n\r\nbody", 2, 17, true, lineRec{3, 4, 6, 7, uint32(HdrAcceptContact)}},
+		{"S\r\nvIA: b\r\n\r\n0123456789", 1, 13, true, lineRec{3, 6, 8, 9, uint32(HdrVia)}},
+		{"S\r\nMax-Forwards: 7\r\n\r\n", 1, 22, true, lineRec{3, 15, 17, 18, uint32(HdrMaxForwards)}},
+		{"S\r\nMax-Forwards-Ext: 7\r\n\r\n", 1, 26, true, lineRec{3, 19, 21, 22, noID}},
+		{"S\r\nMax-Forwarded: 7\r\n\r\n", 1, 23, true, lineRec{3, 16, 18, 19, uint32(HdrOther)}},
+		{"S\r\nX-Any: 7\r\n\r\n01234567", 1, 15, true, lineRec{3, 8, 10, 11, uint32(HdrOther)}},
+		{"S\r\nVia: 7\r\n\r\n", 1, 13, true, lineRec{3, 6, 8, 9, noID}}, // 16 bytes not readable
 		{"S\r\nA: b\r\n folded\r\n\r\n", 0, 3, false, lineRec{}},
-		{"S\r\nA: b\r\nB : c\r\n\r\n", 1, 9, false, lineRec{3, 4, 6, 7}},
+		{"S\r\nA: b\r\nB : c\r\n\r\n", 1, 9, false, lineRec{3, 4, 6, 7, uint32(HdrAcceptContact)}},
 		{"S\r\nA: b\nB: c\r\n\r\n", 0, 3, false, lineRec{}},
 		{"S\r\nNoColon\r\n\r\n", 0, 3, false, lineRec{}},
 		{"S\r\n:v\r\n\r\n", 0, 3, false, lineRec{}},
-		{"S\r\nE:\r\n\r\n", 1, 9, true, lineRec{3, 4, 5, 5}},
+		{"S\r\nE:\r\n\r\n", 1, 9, true, lineRec{3, 4, 5, 5, uint32(HdrContentEncoding)}},
 		{"S\r\nA: b\r\n", 0, 3, false, lineRec{}}, // its LF is the last byte: no fold check
 	}
 	for _, tc := range tests {
