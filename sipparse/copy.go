@@ -10,8 +10,9 @@ func (m *Message) CopyTo(dst *Message) {
 	cs := append(dst.Contacts[:0], m.Contacts...)
 	rs := append(dst.Routes[:0], m.Routes...)
 	rrs := append(dst.RecordRoutes[:0], m.RecordRoutes...)
+	lines := dst.lines[:0] // Parse's scratch: never shared
 	*dst = *m
-	dst.own, dst.buf = own, own[:len(m.buf)]
+	dst.own, dst.buf, dst.lines = own, own[:len(m.buf)], lines
 	dst.Headers, dst.Vias, dst.Contacts, dst.Routes, dst.RecordRoutes = hs, vs, cs, rs, rrs
 	dst.srcHost = nil
 	if m.srcHost != nil {

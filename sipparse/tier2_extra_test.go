@@ -213,6 +213,19 @@ func TestCopyTo(t *testing.T) {
 			if !sameMessage(&dst, &want) {
 				t.Fatal("the copy changed when the source Message was reused")
 			}
+			// Parsing into the copy uses header-line scratch of its own:
+			// the two Messages may be parsed on two goroutines.
+			var other Message
+			if err := other.Parse(msg.Bytes); err != nil {
+				t.Fatal(err)
+			}
+			other.CopyTo(&dst)
+			if err := dst.Parse(msg.Bytes); err != nil {
+				t.Fatal(err)
+			}
+			if len(dst.lines) == 0 || len(other.lines) == 0 || &dst.lines[0] == &other.lines[0] {
+				t.Error("the copy shares the source's header-line scratch")
+			}
 
 			// At steady state CopyTo allocates nothing.
 			m2 := want
