@@ -202,6 +202,8 @@ func TestHeaderSplitting(t *testing.T) {
 		{"bare CR at value end", options("sip:example.com", "+Subject: a\r"), ErrBadHeader},
 		{"bare CR in name", options("sip:example.com", "+Sub\rject: a"), ErrBadHeader},
 		{"CR hiding Content-Length", options("sip:example.com", "-Content-Length", "+Content\rLength: 0"), ErrBadHeader},
+		{"CR in a repeated known name", options("sip:example.com", "+Call\rID: other"), ErrBadHeader},
+		{"CR before an error in its line", options("sip:example.com", "+Max\rForwards: x"), ErrBadHeader},
 		{"bare CR in Request-URI", options("sip:a\r@example.com"), ErrBadHeader},
 		{"bare LF ends a line", options("sip:example.com", "+Subject: a\nX-B: b"), ErrBadHeader},
 		{"bare LF at line end", options("sip:example.com", "+Subject: a\n"), ErrBadHeader},

@@ -179,8 +179,17 @@ func (m *Message) Parse(buf []byte) error {
 
 	hmax := min(lim.MaxHeaderBytes, len(buf))
 	pos, lines, ok := m.headers(buf, sl+1, hmax, &lim)
-	// The errors of the two passes are merged by offset, so that the first
-	// in the message is the one reported, as if one pass had found both.
+	// Every line ended with CRLF; a CR anywhere else is refused, since
+	// another element could take it for a line end and see header fields we
+	// did not, Content-Length above all. Counting is one vector pass.
+	if ok && bytes.Count(buf[:pos], crByte) != lines+1 {
+		if off := bareCR(buf[:pos]); m.err.Err == nil || off < m.err.Off {
+			m.err = m.newError(ErrBadHeader, off, HdrOther)
+		}
+	}
+	// The errors of splitting and of the fields are merged by offset, so
+	// that the first in the message is the one reported. A name holding a
+	// CR is refused so even where the splitter took it for a known one.
 	split := m.err
 	m.err = ParseError{}
 	m.fields(buf, &lim)
@@ -189,12 +198,6 @@ func (m *Message) Parse(buf []byte) error {
 	}
 	if !ok {
 		return &m.err
-	}
-	// Every line ended with CRLF; a CR anywhere else is refused, since
-	// another element could take it for a line end and see header fields we
-	// did not, Content-Length above all. Counting is one vector pass.
-	if bytes.Count(buf[:pos], crByte) != lines+1 {
-		m.fail(ErrBadHeader, bareCR(buf[:pos]), HdrOther)
 	}
 	m.HeaderLen = pos
 

@@ -58,7 +58,13 @@ func splitLinesGo(b []byte, pos, hmax int, out []lineRec) (next, n int, end bool
 		if k := colon - pos; k == 1 {
 			id = compact[b[pos]]
 		} else if k < 16 && pos+16 <= len(b) {
-			id = lookupShort(binary.LittleEndian.Uint64(b[pos:]), binary.LittleEndian.Uint64(b[pos+8:]), k, b[pos])
+			// lookupShort takes a CR for a '-', so a name holding one,
+			// never a known one, is left to LookupHeader.
+			if c := b[pos] | 0x20; c < 'a' || c > 'z' {
+				id = HdrOther
+			} else if bytes.IndexByte(b[pos:colon], '\r') < 0 {
+				id = lookupShort(binary.LittleEndian.Uint64(b[pos:]), binary.LittleEndian.Uint64(b[pos+8:]), k, b[pos])
+			}
 		}
 		out[n] = lineRec{uint32(pos), uint32(colon), uint32(vs), uint32(ve), uint32(id)}
 		n++

@@ -10,7 +10,7 @@
 //
 // SI b, R8 blen, AX pos, R9 hmax, DI out, R10 nout, R11 n,
 // BX chunk start, CX LF, R12 colon (-1: none yet), R14 header ID,
-// DX and R13 scratch; X12 sixteen 0x20s. NAME16 and CMPROW are the SSE or
+// DX and R13 scratch; X12 sixteen 0x20s, X13 sixteen CRs. NAME16 and CMPROW are the SSE or
 // VEX forms of the name comparison.
 #define SPLIT(CHUNK, LOADLF, COLONS, NAME16, CMPROW, DONE) \
 line: \
@@ -52,8 +52,8 @@ tail: \ // fewer than CHUNK bytes left: the last CHUNK of b, shifted
 	MOVQ DX, BX \
 	LOADLF \
 	COLONS \
-	XCHGQ R13, CX \ // CX: BX-DX, the bytes already scanned; R13: LF mask
-	SUBQ BX, CX \
+	XCHGQ R13, CX \ // R13: the LF mask; CX: the chunk start
+	SUBQ BX, CX \ // CX: how many bytes of the last CHUNK were scanned already
 	SHRQ CX, R13 \
 	SHRQ CX, DX \
 	ADDQ CX, BX \ // back to the chunk start
@@ -133,7 +133,10 @@ idLong: \
 	MOVQ DX, R13 \
 	SHLQ $4, R13 \
 	LEAQ ·nameMasks(SB), R14 \
-	NAME16 \ // X3: the name's 16 bytes OR 0x20, masked to n
+	NAME16 \ // X3: the name's 16 bytes OR 0x20, masked to n; R13: its CRs
+	MOVL $0xff, R14 \
+	TESTL R13, R13 \ // OR 0x20 makes a CR a '-': leave such a name to Go
+	JNE idDone \
 	IMUL3Q $52, DX, R13 \ // byLenFirst[n][c-'a']: two candidate IDs
 	LEAQ (R13)(BX*2), R13 \
 	LEAQ ·byLenFirst(SB), R14 \
@@ -234,8 +237,12 @@ stop: \
 
 #define NAME16 \
 	MOVOU (SI)(AX*1), X3 \
-	POR X12, X3 \
 	MOVOU (R14)(R13*1), X5 \
+	MOVO X3, X6 \
+	PAND X5, X6 \
+	PCMPEQB X13, X6 \
+	PMOVMSKB X6, R13 \
+	POR X12, X3 \
 	PAND X5, X3
 
 #define CMPROW \
@@ -245,8 +252,12 @@ stop: \
 
 #define NAME16V \
 	VMOVDQU (SI)(AX*1), X3 \
+	VMOVDQU (R14)(R13*1), X5 \
+	VPAND X5, X3, X6 \
+	VPCMPEQB X13, X6, X6 \
+	VPMOVMSKB X6, R13 \
 	VPOR X12, X3, X3 \
-	VPAND (R14)(R13*1), X3, X3
+	VPAND X5, X3, X3
 
 #define CMPROWV \
 	VPCMPEQB (R14)(DX*8), X3, X4 \
@@ -266,6 +277,9 @@ TEXT ·splitLinesSSE2(SB), NOSPLIT, $0-65
 	MOVQ $0x2020202020202020, DX
 	MOVQ DX, X12
 	PUNPCKLQDQ X12, X12
+	MOVQ $0x0d0d0d0d0d0d0d0d, DX
+	MOVQ DX, X13
+	PUNPCKLQDQ X13, X13
 	SPLIT(16, LOAD16, COLONS16, NAME16, CMPROW, NOTHING)
 
 // func splitLinesAVX2(b *byte, blen, pos, hmax int, out *lineRec, nout int) (next, n int, end bool)
@@ -280,4 +294,7 @@ TEXT ·splitLinesAVX2(SB), NOSPLIT, $0-65
 	MOVQ $0x20, DX
 	MOVQ DX, X12
 	VPBROADCASTB X12, X12
+	MOVQ $0x0d, DX
+	MOVQ DX, X13
+	VPBROADCASTB X13, X13
 	SPLIT(32, LOAD32, COLONS32, NAME16V, CMPROWV, VZEROUPPER)

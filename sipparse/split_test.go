@@ -27,6 +27,7 @@ func splitInputs() [][]byte {
 		"x", ":", "\r", "\n", " ", "\t", "k: " + string(make([]byte, 70)) + "v\r\n",
 		"CALL-id: c\r\n", "Content-Length: 0\r\n", "content-lengtx: 1\r\n", "RECORD-ROUTE: <r>\r\n",
 		"Accept-Contact: a\r\n", "Request-Disposition: p\r\n", "1abc: d\r\n", "T: x\r\n", "\xc0: y\r\n",
+		"Max\rForwards: 1\r\n", "Call\rID: x\r\n", "Vi\ra: x\r\n",
 	}
 	var in [][]byte
 	for _, msg := range corpus.Messages() {
@@ -95,6 +96,7 @@ func TestSplitLinesGo(t *testing.T) {
 		{"S\r\nMax-Forwarded: 7\r\n\r\n", 1, 23, true, lineRec{3, 16, 18, 19, uint32(HdrOther)}},
 		{"S\r\nX-Any: 7\r\n\r\n01234567", 1, 15, true, lineRec{3, 8, 10, 11, uint32(HdrOther)}},
 		{"S\r\nVia: 7\r\n\r\n", 1, 13, true, lineRec{3, 6, 8, 9, noID}}, // 16 bytes not readable
+		{"S\r\nCall\rID: 7\r\n\r\n01234", 1, 17, true, lineRec{3, 10, 12, 13, noID}},
 		{"S\r\nA: b\r\n folded\r\n\r\n", 0, 3, false, lineRec{}},
 		{"S\r\nA: b\r\nB : c\r\n\r\n", 1, 9, false, lineRec{3, 4, 6, 7, uint32(HdrAcceptContact)}},
 		{"S\r\nA: b\nB: c\r\n\r\n", 0, 3, false, lineRec{}},
