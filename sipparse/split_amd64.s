@@ -265,36 +265,32 @@ stop: \
 
 #define NOTHING
 
+// SPLAT16 fills the 16 bytes of X with the byte in C64, which holds it 8
+// times; SPLATB fills X (or its Y form) with the byte C.
+#define SPLAT16(C64, X) \
+	MOVQ $C64, DX \
+	MOVQ DX, X \
+	PUNPCKLQDQ X, X
+
+#define SPLATB(C, X, XY) \
+	MOVQ $C, DX \
+	MOVQ DX, X \
+	VPBROADCASTB X, XY
+
 // func splitLinesSSE2(b *byte, blen, pos, hmax int, out *lineRec, nout int) (next, n int, end bool)
 TEXT ·splitLinesSSE2(SB), NOSPLIT, $0-65
 	ARGS
-	MOVQ $0x0a0a0a0a0a0a0a0a, DX
-	MOVQ DX, X10
-	PUNPCKLQDQ X10, X10
-	MOVQ $0x3a3a3a3a3a3a3a3a, DX
-	MOVQ DX, X11
-	PUNPCKLQDQ X11, X11
-	MOVQ $0x2020202020202020, DX
-	MOVQ DX, X12
-	PUNPCKLQDQ X12, X12
-	MOVQ $0x0d0d0d0d0d0d0d0d, DX
-	MOVQ DX, X13
-	PUNPCKLQDQ X13, X13
+	SPLAT16(0x0a0a0a0a0a0a0a0a, X10)
+	SPLAT16(0x3a3a3a3a3a3a3a3a, X11)
+	SPLAT16(0x2020202020202020, X12)
+	SPLAT16(0x0d0d0d0d0d0d0d0d, X13)
 	SPLIT(16, LOAD16, COLONS16, NAME16, CMPROW, NOTHING)
 
 // func splitLinesAVX2(b *byte, blen, pos, hmax int, out *lineRec, nout int) (next, n int, end bool)
 TEXT ·splitLinesAVX2(SB), NOSPLIT, $0-65
 	ARGS
-	MOVQ $0x0a, DX
-	MOVQ DX, X10
-	VPBROADCASTB X10, Y10
-	MOVQ $0x3a, DX
-	MOVQ DX, X11
-	VPBROADCASTB X11, Y11
-	MOVQ $0x20, DX
-	MOVQ DX, X12
-	VPBROADCASTB X12, X12
-	MOVQ $0x0d, DX
-	MOVQ DX, X13
-	VPBROADCASTB X13, X13
+	SPLATB(0x0a, X10, Y10)
+	SPLATB(0x3a, X11, Y11)
+	SPLATB(0x20, X12, X12)
+	SPLATB(0x0d, X13, X13)
 	SPLIT(32, LOAD32, COLONS32, NAME16V, CMPROWV, VZEROUPPER)
