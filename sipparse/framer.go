@@ -150,7 +150,7 @@ func (f *Framer) header(buf []byte, lim *Limits) (int, error) {
 			}
 			return nl + 1, nil
 		}
-		if c := buf[pos] | 0x20; c == 'l' || c == 'c' {
+		if c := buf[pos] | 0x20; (c == 'l' && nameEnds(buf, pos+1, nl)) || (c == 'c' && nameEnds(buf, pos+14, nl)) {
 			// A Content-Length value may go on over folded lines: wait
 			// until the line after it has begun.
 			end := nl
@@ -174,6 +174,17 @@ func (f *Framer) header(buf []byte, lim *Limits) (int, error) {
 		}
 		pos = nl + 1
 	}
+}
+
+// nameEnds reports whether a header name can end at buf[i], before the LF
+// at nl: "l" and "Content-Length" (14 bytes) are followed by white space or
+// ':', so Call-ID, CSeq, Contact and Content-Type lines need no lookup.
+func nameEnds(buf []byte, i, nl int) bool {
+	if i >= nl {
+		return false
+	}
+	c := buf[i]
+	return c == ':' || c == ' ' || c == '\t'
 }
 
 // needMore waits for the rest of a Content-Length line that started at pos,

@@ -224,6 +224,8 @@ func TestFramerContentLength(t *testing.T) {
 		{"LWS before colon", base("-Content-Length", "+Content-Length \t: 0"), nil},
 		{"lower case", base("-Content-Length", "+content-length: 0"), nil},
 		{"upper case", base("-Content-Length", "+CONTENT-LENGTH: 0"), nil},
+		{"compact with a tab", base("-Content-Length", "+L\t: 0"), nil},
+		{"look-alikes are not it", base("+Content-Lengtx: 5", "+Call-ID-Length: 5", "+Lx: 5", "+c: 5"), nil},
 		{"folded", base("Content-Length:\r\n 0"), nil},
 		{"folded twice", base("Content-Length:\r\n\t\r\n  0  "), nil},
 		{"leading zeros", base("Content-Length: 0000"), nil},
